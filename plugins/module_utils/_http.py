@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, flinkops.cookbook contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""FOR INTERNAL COLLECTION USE ONLY.
+
+The one HTTP transport of the collection. Nothing else imports ``requests``:
+every REST client (Flink, CMF, Confluent Cloud) sits on top of ``HttpClient``.
+
+Rules kept here, once:
+* TLS verification is on unless the caller turns it off; ``ca_path`` adds a CA bundle.
+* Authentication: basic (username/password), bearer token, client certificate.
+* Retries with capped, jittered exponential backoff, only where a repeat is safe:
+  idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) and calls the caller marks
+  ``idempotent=True`` (a POST that carries a client-chosen trigger id or job id).
+  Retried: connection errors, timeouts, 429, 502, 503, 504. Never retried: 500 and
+  every other 4xx, which are answers, not accidents.
+* One error type, ``HttpError``, naming the method, URL, HTTP status and the server's
+  own message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import random
+import time
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the module
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))
+RETRY_STATUSES = frozenset((429, 502, 503, 504))
+MAX_MESSAGE_CHARS = 1500
+
+
+class HttpError(Exception):
+    """A failed HTTP exchange: transport error (status None) or an error status."""
+
+    def __init__(self, method, url, status=None, message="", body=None):
+        self.method = method
+        self.url = url
+        self.status = status
+        self.server_message = message
+        self.body = body
+        if status is None:
+            text = "%s %s failed: %s" % (method, url, message)
+        else:
+            text = "%s %s returned HTTP %s: %s" % (method, url, status, message or "(no message)")
+        super(HttpError, self).__init__(text)
+
+    def to_dict(self):
+        return {
+            "method": self.method,
+            "url": self.url,
+            "status": self.status,
+            "message": self.server_message,
+        }
+
+
+def server_message(response):
+    """The server's own words from an error response, shortened for humans.
+
+    Flink answers ``{"errors": [...]}`` (the second entry is often a Java stack
+    trace: only its first lines are kept); CMF and Confluent Cloud answer
+    ``{"errors": [{"detail": ...}]}`` or ``{"message": ...}``.
+    """
+    try:
+        data = response.json()
+    except ValueError:
+        return (response.text or "").strip()[:MAX_MESSAGE_CHARS]
+    parts = []
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, list):
+            for item in errors:
+                if isinstance(item, dict):
+                    item = item.get("detail") or item.get("message") or item.get("title") or json.dumps(item)
+                parts.append(_trim_trace(str(item)))
+        for key in ("message", "error", "detail", "title"):
+            if not parts and data.get(key):
+                parts.append(str(data[key]))
+    if not parts:
+        parts.append(json.dumps(data)[:MAX_MESSAGE_CHARS])
+    return " | ".join(p for p in parts if p)[:MAX_MESSAGE_CHARS]
+
+
+def _trim_trace(text):
+    """Keep the exception lines of a Java stack trace, drop the ``at ...`` frames."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    kept = [ln for ln in lines if ln and not ln.startswith("at ") and not ln.startswith("...")]
+    return " / ".join(kept[:6])
+
+
+class HttpClient(object):
+    """A small session wrapper: base URL, auth, TLS, timeouts, retries."""
+
+    def __init__(self, base_url, username=None, password=None, token=None,
+                 client_cert=None, client_key=None, validate_certs=True, ca_path=None,
+                 timeout=30, retries=3, backoff=0.5, max_backoff=8.0, headers=None,
+                 sleep=time.sleep):
+        if not HAS_REQUESTS:
+            raise HttpError("-", base_url, None, "the Python library 'requests' is required")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._sleep = sleep
+        self.session = requests.Session()
+        # Retries are ours: the adapter must not retry behind our back.
+        adapter = HTTPAdapter(max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.verify = (ca_path or True) if validate_certs else False
+        if client_cert:
+            self.session.cert = (client_cert, client_key) if client_key else client_cert
+        if token:
+            self.session.headers["Authorization"] = "Bearer %s" % token
+        elif username is not None:
+            self.session.auth = (username, password or "")
+        self.session.headers["Accept"] = "application/json"
+        if headers:
+            self.session.headers.update(headers)
+
+    def url(self, path):
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        return "%s/%s" % (self.base_url, path.lstrip("/"))
+
+    def _delay(self, attempt, response=None):
+        if response is not None:
+            retry_after = response.headers.get("Retry-After")
+            if retry_after and retry_after.isdigit():
+                return min(float(retry_after), self.max_backoff * 4)
+        base = min(self.max_backoff, self.backoff * (2 ** attempt))
+        return base / 2 + random.uniform(0, base / 2)
+
+    def request(self, method, path, json_body=None, params=None, files=None,
+                idempotent=None, ok=(200, 201, 202, 204), timeout=None, data=None):
+        """Send one request; return the decoded JSON body (or ``None`` when empty).
+
+        Raises ``HttpError`` for transport errors and for statuses outside ``ok``.
+        """
+        method = method.upper()
+        url = self.url(path)
+        retryable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        attempts = self.retries + 1 if retryable else 1
+        last_error = None
+        for attempt in range(attempts):
+            if attempt:
+                self._sleep(self._delay(attempt - 1, getattr(last_error, "response", None)))
+            try:
+                response = self.session.request(
+                    method, url, json=json_body, params=params, files=files, data=data,
+                    timeout=timeout or self.timeout)
+            except requests.exceptions.SSLError as exc:
+                # A certificate problem does not heal by retrying.
+                raise HttpError(method, url, None, "TLS error: %s" % exc)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                last_error = HttpError(method, url, None, "%s: %s" % (type(exc).__name__, exc))
+                last_error.response = None
+                continue
+            if response.status_code in ok:
+                return _decode(response)
+            error = HttpError(method, url, response.status_code, server_message(response),
+                              body=_decode_quiet(response))
+            error.response = response
+            if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
+                last_error = error
+                continue
+            raise error
+        if attempts > 1:
+            last_error.args = ("%s (after %d attempts)" % (last_error.args[0], attempts),)
+        raise last_error
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json_body=None, **kwargs):
+        return self.request("POST", path, json_body=json_body, **kwargs)
+
+    def put(self, path, json_body=None, **kwargs):
+        return self.request("PUT", path, json_body=json_body, **kwargs)
+
+    def patch(self, path, json_body=None, **kwargs):
+        return self.request("PATCH", path, json_body=json_body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def close(self):
+        self.session.close()
+
+
+def _decode(response):
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _decode_quiet(response):
+    try:
+        return _decode(response)
+    except Exception:  # pragma: no cover - defensive
+        return None

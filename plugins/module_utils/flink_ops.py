@@ -1,0 +1,496 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, flinkops.cookbook contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Job operations on top of ``FlinkRestClient``: lookup, labels, savepoints, waits,
+submission and the redeploy-from-savepoint procedure with automatic rollback.
+
+The safety rules (see RELIABILITY.md section B) are enforced here so that every
+module gets them:
+
+* no job is stopped except by a stop-with-savepoint whose result is COMPLETED with a
+  location; a savepoint timeout is "unknown", never "failed", and never escalates;
+* trigger ids and job ids are chosen by the client, so a retried call cannot take two
+  savepoints or start two jobs;
+* a new job counts as started only when it is RUNNING with every vertex RUNNING, has
+  restored from the intended savepoint and has no entry in its exception history;
+* if it does not start, it is cancelled and the previous spec is started again from
+  the same savepoint.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import json
+import os
+import re
+import time
+
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import (
+    ACTIVE_STATES, JOB_ID_RE, TERMINAL_STATES, new_id)
+
+LABEL_PREFIX = "flinkops."
+SPEC_LABEL = "flinkops.spec"
+VERSION_LABEL = "flinkops.version"
+STOPPING_SAVEPOINT_RE = re.compile(r"savepoint has been created at:?\s*'?([^\s',]+)", re.IGNORECASE)
+SHARED_FS_SCHEMES = ("s3", "s3a", "s3p", "gs", "abfs", "abfss", "wasb", "wasbs", "hdfs", "oss", "viewfs")
+
+
+class FlinkOpsError(Exception):
+    """An operation failed; ``details`` goes into the module result."""
+
+    def __init__(self, message, **details):
+        super(FlinkOpsError, self).__init__(message)
+        self.details = details
+
+
+class SavepointTimeout(FlinkOpsError):
+    """The savepoint did not finish in time: its outcome is unknown, the job was left alone."""
+
+
+# -- input checks ------------------------------------------------------------------------
+def check_savepoint_uri(path, shared_fs=False, what="savepoint directory"):
+    """Reject paths that a cluster cannot use safely; return the path unchanged.
+
+    Relative paths are always refused. ``file://`` and bare absolute paths are refused
+    unless ``shared_fs`` says the directory is shared by every JobManager and TaskManager.
+    """
+    if path is None:
+        return None
+    text = str(path).strip()
+    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://", text)
+    if not match:
+        if not text.startswith("/"):
+            raise FlinkOpsError(
+                "%s %r is a relative path: give an absolute URI such as s3://bucket/savepoints "
+                "or file:///shared/savepoints" % (what, text), path=text)
+        scheme = "file"
+    else:
+        scheme = match.group(1).lower()
+        rest = text[len(match.group(0)):]
+        if scheme == "file" and not rest.startswith("/"):
+            raise FlinkOpsError("%s %r is not an absolute file URI (use file:///abs/path)" % (what, text), path=text)
+    if scheme == "file" and not shared_fs:
+        raise FlinkOpsError(
+            "%s %r is on a local filesystem: it must be reachable by every JobManager and "
+            "TaskManager. Use a distributed store (s3://, gs://, abfs://, hdfs://) or set "
+            "shared_fs=true if this path is a shared mount (or a single-host cluster)." % (what, text),
+            path=text)
+    return text
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- labels: how a job tells which spec it runs --------------------------------------------
+def encode_labels(spec):
+    """The ``pipeline.global-job-parameters`` value that tags a job with its spec."""
+    blob = base64.b64encode(json.dumps(spec, sort_keys=True).encode("utf-8")).decode("ascii")
+    version = re.sub(r"[^A-Za-z0-9._\-]", "_", str(spec.get("version") or spec.get("jar_sha256", "")[:12]))
+    return "%s:%s,%s:%s" % (VERSION_LABEL, version, SPEC_LABEL, blob)
+
+
+def decode_labels(user_config):
+    """The spec a job was started with, or ``None`` for a job not started by this collection."""
+    if not isinstance(user_config, dict) or SPEC_LABEL not in user_config:
+        return None
+    try:
+        return json.loads(base64.b64decode(user_config[SPEC_LABEL]).decode("utf-8"))
+    except (ValueError, TypeError):
+        return None
+
+
+def job_spec(client, job_id):
+    config = client.job_config(job_id) or {}
+    return decode_labels((config.get("execution-config") or {}).get("user-config"))
+
+
+def job_parallelism(job):
+    """The largest vertex parallelism (= slots used with default slot sharing)."""
+    return max([v.get("parallelism", 0) for v in job.get("vertices", [])] or [0])
+
+
+# -- lookup ----------------------------------------------------------------------------
+def find_jobs(client, name=None, job_id=None, active_only=True):
+    jobs = client.jobs_overview()
+    out = []
+    for job in jobs:
+        if job_id and job.get("jid") != job_id:
+            continue
+        if name and job.get("name") != name:
+            continue
+        if active_only and job.get("state") not in ACTIVE_STATES:
+            continue
+        out.append(job)
+    return sorted(out, key=lambda j: j.get("start-time", 0))
+
+
+def find_active_job(client, name=None, job_id=None):
+    """The one active job with that name or id, ``None`` if there is none.
+
+    Two active jobs with one name is an error: the caller must say which one.
+    """
+    if job_id and not JOB_ID_RE.match(job_id):
+        raise FlinkOpsError("job_id %r is not a 32-character hexadecimal Flink job id" % job_id)
+    jobs = find_jobs(client, name=name, job_id=job_id)
+    if len(jobs) > 1:
+        raise FlinkOpsError(
+            "%d active jobs are named %r (%s): pass job_id to choose one"
+            % (len(jobs), name, ", ".join("%s %s" % (j["jid"], j["state"]) for j in jobs)),
+            jobs=jobs)
+    return jobs[0] if jobs else None
+
+
+def require_active_job(client, name=None, job_id=None):
+    job = find_active_job(client, name=name, job_id=job_id)
+    if job is None:
+        known = sorted(set("%s (%s)" % (j.get("name"), j.get("state")) for j in client.jobs_overview()))
+        raise FlinkOpsError(
+            "no active job %s on %s; jobs known to the cluster: %s"
+            % ("named %r" % name if name else "with id %s" % job_id, client.http.base_url,
+               ", ".join(known) or "none"))
+    return job
+
+
+def latest_root_exception(client, job_id):
+    """``(name, first line)`` of the newest root exception, or ``None``."""
+    try:
+        data = client.job_exceptions(job_id, max_exceptions=5) or {}
+    except HttpError:
+        return None
+    entries = (data.get("exceptionHistory") or {}).get("entries") or []
+    if entries:
+        entry = entries[0]
+        return {"name": entry.get("exceptionName"), "message": _first_lines(entry.get("stacktrace")),
+                "task": entry.get("taskName"), "timestamp": entry.get("timestamp")}
+    if data.get("root-exception"):
+        return {"name": None, "message": _first_lines(data.get("root-exception"))}
+    return None
+
+
+def _first_lines(text, count=3):
+    lines = [ln.strip() for ln in str(text or "").splitlines()
+             if ln.strip() and not ln.strip().startswith("at ")]
+    return " / ".join(lines[:count])
+
+
+# -- waiting -----------------------------------------------------------------------------
+class Clock(object):
+    """A deadline with a poll interval; ``sleep`` is injectable for unit tests."""
+
+    def __init__(self, timeout, interval=1.0, sleep=time.sleep, now=time.time):
+        self.now = now
+        self.deadline = now() + timeout
+        self.interval = interval
+        self._sleep = sleep
+
+    def expired(self):
+        return self.now() >= self.deadline
+
+    def tick(self):
+        self._sleep(self.interval)
+
+
+def _savepoint_progress(client, job_id):
+    """Acknowledged subtasks and bytes of the savepoint in progress, for progress reports."""
+    try:
+        history = (client.job_checkpoints(job_id) or {}).get("history") or []
+    except HttpError:
+        return None
+    for item in history:
+        if item.get("is_savepoint") and item.get("status") == "IN_PROGRESS":
+            return {"id": item.get("id"), "acknowledged": item.get("num_acknowledged_subtasks"),
+                    "subtasks": item.get("num_subtasks"),
+                    "bytes": item.get("checkpointed_size", item.get("state_size"))}
+    return None
+
+
+def _reconcile_savepoint(client, job_id, since_ms):
+    """After a lost trigger id (404): a savepoint completed since we asked, if any (B9)."""
+    try:
+        history = (client.job_checkpoints(job_id) or {}).get("history") or []
+    except HttpError:
+        return None
+    for item in history:
+        if (item.get("is_savepoint") and item.get("status") == "COMPLETED"
+                and item.get("trigger_timestamp", 0) >= since_ms and item.get("external_path")):
+            return item["external_path"]
+    return None
+
+
+def wait_savepoint(client, job_id, trigger_id, timeout, stop=False, report=None, clock=None,
+                   since_ms=None):
+    """Poll a savepoint trigger until it has a location.
+
+    Returns ``(location, progress_samples)``. Raises ``FlinkOpsError`` with Flink's failure
+    cause, or ``SavepointTimeout`` when the outcome is still unknown.
+    """
+    clock = clock or Clock(timeout)
+    samples = []
+    since_ms = since_ms or int(time.time() * 1000) - 1000
+    while True:
+        try:
+            status = client.savepoint_status(job_id, trigger_id) or {}
+        except HttpError as exc:
+            if exc.status != 404:
+                raise
+            found = _reconcile_savepoint(client, job_id, since_ms)
+            if found:
+                return found, samples
+            raise FlinkOpsError(
+                "savepoint trigger %s of job %s is unknown to the JobManager (expired or lost in a "
+                "failover) and no savepoint completed since it was asked for" % (trigger_id, job_id),
+                trigger_id=trigger_id)
+        state = (status.get("status") or {}).get("id")
+        operation = status.get("operation") or {}
+        if state == "COMPLETED":
+            if operation.get("location"):
+                return operation["location"], samples
+            cause = operation.get("failure-cause") or {}
+            text = cause.get("stack-trace") or cause.get("class") or json.dumps(cause)
+            # B3: the savepoint exists even though the job failed while stopping.
+            match = STOPPING_SAVEPOINT_RE.search(text or "") if stop else None
+            if match:
+                return match.group(1), samples
+            if cause:
+                raise FlinkOpsError("savepoint of job %s failed: %s" % (job_id, _first_lines(text, 4)),
+                                    trigger_id=trigger_id, failure_cause=_first_lines(text, 12))
+        progress = _savepoint_progress(client, job_id)
+        if progress:
+            progress["elapsed_s"] = round(timeout - (clock.deadline - clock.now()), 1)
+            if not samples or samples[-1]["acknowledged"] != progress["acknowledged"]:
+                samples.append(progress)
+                if report:
+                    report("savepoint %(id)s of job %(job)s: %(acknowledged)s/%(subtasks)s subtasks, "
+                           "%(bytes)s bytes" % dict(progress, job=job_id))
+        if clock.expired():
+            raise SavepointTimeout(
+                "savepoint %s of job %s did not finish within %ss; its outcome is unknown, the job "
+                "was left as it is. Re-run with trigger_id=%s to keep waiting for it, and raise the "
+                "timeout to at least execution.checkpointing.timeout." % (trigger_id, job_id, timeout, trigger_id),
+                trigger_id=trigger_id, progress=samples)
+        clock.tick()
+
+
+def take_savepoint(client, job_id, target_directory=None, format_type="CANONICAL", timeout=600,
+                   stop=False, drain=False, trigger_id=None, report=None, clock=None):
+    """Trigger (or resume, with ``trigger_id``) a savepoint; return a result dict."""
+    started = time.time()
+    resumed = bool(trigger_id)
+    trigger_id = trigger_id or new_id()
+    if not resumed:
+        if stop:
+            client.stop_with_savepoint(job_id, trigger_id, target_directory, drain=drain, format_type=format_type)
+        else:
+            client.trigger_savepoint(job_id, trigger_id, target_directory, format_type=format_type)
+    location, samples = wait_savepoint(client, job_id, trigger_id, timeout, stop=stop, report=report,
+                                       clock=clock, since_ms=int(started * 1000) - 1000)
+    return {"location": location, "trigger_id": trigger_id, "job_id": job_id, "stopped": bool(stop),
+            "format_type": format_type, "duration_s": round(time.time() - started, 3),
+            "progress": samples}
+
+
+def wait_job_terminal(client, job_id, timeout=120, clock=None):
+    clock = clock or Clock(timeout, interval=0.2)
+    while True:
+        job = client.job_or_none(job_id)
+        if job is None or job.get("state") in TERMINAL_STATES:
+            return job
+        if clock.expired():
+            raise FlinkOpsError("job %s did not reach a terminal state within %ss (state %s)"
+                                % (job_id, timeout, job.get("state")))
+        clock.tick()
+
+
+def wait_running(client, job_id, timeout=300, expected_restore=None, require_checkpoint=False,
+                 report=None, clock=None):
+    """Wait until the job is RUNNING, every vertex RUNNING, and (optionally) restored and
+    checkpointing. Fails fast on a terminal state or on any entry in the exception history.
+
+    Returns a dict with the job's state, the restored path and the states seen on the way.
+    """
+    clock = clock or Clock(timeout, interval=0.25)
+    seen = []
+    while True:
+        job = client.job_or_none(job_id)
+        state = job.get("state") if job else "UNKNOWN"
+        if not seen or seen[-1] != state:
+            seen.append(state)
+            if report:
+                report("job %s: %s" % (job_id, state))
+        if job and state in TERMINAL_STATES:
+            raise FlinkOpsError("job %s ended %s while starting: %s" % (job_id, state, _exception_text(client, job_id)),
+                                job_id=job_id, states=seen, root_exception=latest_root_exception(client, job_id))
+        if job and state in ("RUNNING", "RESTARTING", "FAILING"):
+            root = latest_root_exception(client, job_id)
+            if root:
+                raise FlinkOpsError("job %s failed while starting (%s): %s"
+                                    % (job_id, state, root.get("message")),
+                                    job_id=job_id, states=seen, root_exception=root)
+        if job and state == "RUNNING" and all(v.get("status") == "RUNNING" for v in job.get("vertices", [])):
+            checkpoints = client.job_checkpoints(job_id) or {}
+            restored = ((checkpoints.get("latest") or {}).get("restored") or {}).get("external_path")
+            completed = (checkpoints.get("counts") or {}).get("completed", 0)
+            restore_ok = expected_restore is None or _same_path(restored, expected_restore)
+            if restored and expected_restore and not restore_ok:
+                raise FlinkOpsError("job %s restored from %s, not from %s" % (job_id, restored, expected_restore),
+                                    job_id=job_id, restored_from=restored)
+            if restore_ok and (completed > 0 or not require_checkpoint):
+                return {"job_id": job_id, "state": state, "states": seen, "restored_from": restored,
+                        "completed_checkpoints": completed, "parallelism": job_parallelism(job)}
+        if clock.expired():
+            raise FlinkOpsError("job %s was not RUNNING%s within %ss (states seen: %s)"
+                                % (job_id, " with a completed checkpoint" if require_checkpoint else "",
+                                   timeout,
+                                   " -> ".join(seen)), job_id=job_id, states=seen)
+        clock.tick()
+
+
+def _exception_text(client, job_id):
+    root = latest_root_exception(client, job_id)
+    return root.get("message") if root else "no exception recorded"
+
+
+def _same_path(a, b):
+    def norm(p):
+        p = str(p or "").rstrip("/")
+        return p[len("file:"):].lstrip("/") if p.startswith("file:") else p.lstrip("/")
+    return bool(a) and norm(a) == norm(b)
+
+
+# -- jars and submission -------------------------------------------------------------------
+def jar_display_name(path, sha256):
+    return "%s-%s" % (sha256[:16], os.path.basename(path))
+
+
+def find_uploaded_jar(client, path, sha256):
+    name = jar_display_name(path, sha256)
+    for item in client.jars():
+        if item.get("name") == name:
+            return item.get("id")
+    return None
+
+
+def ensure_jar(client, path, sha256=None, check_mode=False):
+    """Upload the jar unless the same content is there already; ``(jar_id, uploaded)``."""
+    if not os.path.isfile(path):
+        raise FlinkOpsError("jar %s does not exist (or is not a file) on the controller" % path, jar=path)
+    sha256 = sha256 or file_sha256(path)
+    existing = find_uploaded_jar(client, path, sha256)
+    if existing:
+        return existing, False
+    if check_mode:
+        return None, True
+    return client.upload_jar(path, jar_display_name(path, sha256)), True
+
+
+def submit_job(client, spec, savepoint_path=None, allow_non_restored_state=False, claim_mode="NO_CLAIM"):
+    """Run ``spec['jar_id']`` with a client-chosen job id; return the job id.
+
+    A lost answer (transport error) is reconciled by looking the job id up, never by
+    posting again (RELIABILITY A3, B10).
+    """
+    job_id = new_id()
+    flink_conf = dict(spec.get("flink_configuration") or {})
+    flink_conf["pipeline.global-job-parameters"] = encode_labels(_label_spec(spec))
+    try:
+        client.run_jar(spec["jar_id"], job_id, entry_class=spec.get("entry_class"), args=spec.get("args"),
+                       parallelism=spec.get("parallelism"), savepoint_path=savepoint_path,
+                       allow_non_restored_state=allow_non_restored_state, claim_mode=claim_mode,
+                       flink_configuration=flink_conf)
+    except HttpError as exc:
+        if exc.status is None and client.job_or_none(job_id):
+            return job_id
+        raise
+    return job_id
+
+
+def _label_spec(spec):
+    keys = ("name", "version", "jar_sha256", "jar_name", "jar_id", "entry_class", "args", "parallelism",
+            "flink_configuration")
+    return dict((k, spec.get(k)) for k in keys if spec.get(k) is not None)
+
+
+def slots_used(client, job_id):
+    job = client.job_or_none(job_id)
+    return job_parallelism(job) if job else 0
+
+
+def check_slots(client, needed, freed=0, what="job"):
+    overview = client.overview()
+    available = overview.get("slots-available", 0) + freed
+    if needed > available:
+        raise FlinkOpsError(
+            "%s needs %d slots but only %d are free (%d total on %d TaskManagers%s): add "
+            "TaskManagers or lower the parallelism; nothing was changed"
+            % (what, needed, available, overview.get("slots-total", 0), overview.get("taskmanagers", 0),
+               ", counting the %d the current job frees" % freed if freed else ""),
+            slots_needed=needed, slots_available=available)
+    return available
+
+
+def cancel_and_wait(client, job_id, timeout=120):
+    job = client.job_or_none(job_id)
+    if job and job.get("state") not in TERMINAL_STATES:
+        client.cancel(job_id)
+        wait_job_terminal(client, job_id, timeout)
+
+
+def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_directory=None,
+                            format_type="CANONICAL", savepoint_timeout=600, start_timeout=300,
+                            require_checkpoint=True, allow_non_restored_state=False, report=None):
+    """Stop ``old_job_id`` with a savepoint, start ``new_spec`` from it, verify, roll back.
+
+    Everything between the stop and the new job's submission is two REST calls, so the
+    job is down for as little time as the cluster allows. Returns a result dict; on a
+    failed start raises ``FlinkOpsError`` after starting ``old_spec`` again from the same
+    savepoint (``details['rolled_back']``).
+    """
+    savepoint = take_savepoint(client, old_job_id, target_directory, format_type, savepoint_timeout,
+                               stop=True, report=report)
+    location = savepoint["location"]
+    new_job_id = None
+    try:
+        new_job_id = submit_job(client, new_spec, savepoint_path=location,
+                                allow_non_restored_state=allow_non_restored_state)
+        started = wait_running(client, new_job_id, start_timeout, expected_restore=location,
+                               require_checkpoint=require_checkpoint, report=report)
+    except (FlinkOpsError, HttpError) as exc:
+        rollback = _roll_back(client, new_job_id, old_spec, location, start_timeout, report)
+        details = dict(getattr(exc, "details", {}) or {})
+        details.update({"savepoint": savepoint, "failed_job_id": new_job_id, "rolled_back": rollback})
+        if isinstance(exc, HttpError):
+            details["http"] = exc.to_dict()
+        raise FlinkOpsError(
+            "the new version did not start (%s); %s" % (exc, rollback["summary"]), **details)
+    return {"savepoint": savepoint, "job_id": new_job_id, "previous_job_id": old_job_id,
+            "restored_from": started["restored_from"], "states": started["states"],
+            "completed_checkpoints": started["completed_checkpoints"], "parallelism": started["parallelism"]}
+
+
+def _roll_back(client, failed_job_id, old_spec, location, timeout, report):
+    if failed_job_id:
+        try:
+            cancel_and_wait(client, failed_job_id)
+        except (FlinkOpsError, HttpError) as exc:
+            return {"ok": False, "summary": "could not cancel the failed job %s (%s); the previous version "
+                    "was NOT restarted; its savepoint is %s" % (failed_job_id, exc, location)}
+    if not old_spec or not old_spec.get("jar_id"):
+        return {"ok": False, "summary": "the previous job carries no flinkops spec, so it cannot be restarted "
+                "automatically: start it from savepoint %s" % location}
+    try:
+        job_id = submit_job(client, old_spec, savepoint_path=location)
+        wait_running(client, job_id, timeout, expected_restore=location, report=report)
+    except (FlinkOpsError, HttpError) as exc:
+        return {"ok": False, "summary": "rollback to the previous version FAILED (%s); its savepoint is %s"
+                % (exc, location)}
+    return {"ok": True, "job_id": job_id, "savepoint": location,
+            "summary": "rolled back: the previous version runs again as job %s from savepoint %s" % (job_id, location)}

@@ -1,0 +1,444 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, flinkops.cookbook contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: flink_job
+short_description: An Apache Flink job as desired state, found by its name
+version_added: 0.1.0
+description:
+  - Keeps a job of a Flink session cluster in the desired state through the JobManager REST API.
+  - O(state=running) uploads the jar (re-used when the same content is already uploaded), runs it and
+    waits until it is RUNNING with every task running. If a job of that name already runs a different
+    spec (jar content, version, entry class, arguments, parallelism or configuration), it is upgraded by a
+    stop-with-savepoint, after which the new spec is started from that savepoint in the same module call,
+    verified (RUNNING, restored from that savepoint, no exception, a completed checkpoint), and on any
+    failure the previous spec is started again from the same savepoint.
+  - O(state=stopped) stops the job with a savepoint and returns its location.
+  - O(state=cancelled) cancels the job; refused unless a retained checkpoint exists or
+    O(allow_state_loss=true).
+  - The spec a job was started with is stored in the job itself (in C(pipeline.global-job-parameters)
+    under C(flinkops.version) and C(flinkops.spec)), so the running version is read back from Flink
+    and the comparison is exact. A job started by other means has no such label and counts as
+    different, so the first run upgrades it through a savepoint.
+author:
+  - flinkops maintainers
+extends_documentation_fragment:
+  - flinkops.cookbook.flink
+options:
+  name:
+    description:
+      - The job name, as the program names its job (C(env.execute(name))). It is also passed as
+        C(pipeline.name) for programs that do not name their job.
+      - At most one active job may carry this name.
+    type: str
+    required: true
+  state:
+    description: Desired state of the job.
+    type: str
+    choices: [running, stopped, cancelled]
+    default: running
+  jar:
+    description: Path of the job jar on the controller. With O(state=running), this or O(spec) is required.
+    type: path
+  spec:
+    description:
+      - Start exactly the spec a job was started with before (the C(spec) returned by
+        M(flinkops.cookbook.flink_job_info)), with its jar already on the cluster. Used to roll back to a
+        previous version. Mutually exclusive with O(jar).
+    type: dict
+  version:
+    description: A version label for humans and for the comparison (for example the artifact version).
+    type: str
+  entry_class:
+    description: Main class; when unset, the jar manifest's C(Main-Class) is used.
+    type: str
+  args:
+    description: Program arguments.
+    type: list
+    elements: str
+    default: []
+  parallelism:
+    description: Job parallelism. Unset means the cluster default and no comparison.
+    type: int
+  flink_configuration:
+    description: Job configuration passed at submission (C(flinkConfiguration)).
+    type: dict
+    default: {}
+  savepoint_path:
+    description:
+      - Start from this savepoint or retained checkpoint when the job is not running (initial deploy
+        or restore). Ignored when the job runs; an upgrade always uses its own fresh savepoint.
+    type: str
+  allow_non_restored_state:
+    description:
+      - Let the job start even if some state of the savepoint maps to no operator. That state is
+        dropped; the result then says C(state_dropped=possible).
+    type: bool
+    default: false
+  claim_mode:
+    description:
+      - How the job takes ownership of the savepoint it starts from. C(NO_CLAIM) keeps the savepoint
+        untouched so it stays usable for a rollback. Sent as C(claimMode) on Flink 1.20+ and as
+        C(restoreMode) before.
+    type: str
+    choices: [NO_CLAIM, CLAIM, LEGACY]
+    default: NO_CLAIM
+  target_directory:
+    description:
+      - Savepoint directory for an upgrade or a stop (absolute URI). When unset, the cluster's
+        C(execution.checkpointing.savepoint-dir) is used.
+    type: str
+  shared_fs:
+    description:
+      - Accept a C(file://) or bare absolute O(target_directory) or O(savepoint_path). Only true when
+        that path is shared by every JobManager and TaskManager (NFS mount, single-host cluster).
+    type: bool
+    default: false
+  format_type:
+    description: Savepoint format. C(NATIVE) is faster but cannot switch state backends.
+    type: str
+    choices: [CANONICAL, NATIVE]
+    default: CANONICAL
+  drain:
+    description:
+      - With O(state=stopped), emit MAX_WATERMARK and flush windows before stopping. Only for a job
+        that is retired for good; never for a job that will be resumed.
+    type: bool
+    default: false
+  allow_state_loss:
+    description: With O(state=cancelled), cancel even when no retained checkpoint keeps the state.
+    type: bool
+    default: false
+  upgrade:
+    description: When the running job differs from the desired spec, upgrade it (true) or fail (false).
+    type: bool
+    default: true
+  savepoint_timeout:
+    description:
+      - Seconds to wait for a savepoint. A timeout leaves the job running and reports the trigger id;
+        make it at least C(execution.checkpointing.timeout).
+    type: int
+    default: 600
+  start_timeout:
+    description: Seconds to wait for a started job to be RUNNING (and checkpointing, see O(wait_for_checkpoint)).
+    type: int
+    default: 300
+  wait_for_checkpoint:
+    description: After a start, also wait for the first completed checkpoint.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change; uploads, submits and stops nothing.
+  diff_mode:
+    support: full
+    description: Shows the job's state, version and spec before and after.
+notes:
+  - Idempotent. A second run with the same options reports C(changed=false).
+  - Job ids and savepoint trigger ids are chosen by the module, so a retried request cannot start a
+    second job or take a second savepoint.
+"""
+
+EXAMPLES = r"""
+- name: Deploy or upgrade a job, state kept through a savepoint
+  flinkops.cookbook.flink_job:
+    endpoint: https://flink.example.com
+    name: orders-enrichment
+    jar: artifacts/orders-enrichment-1.4.2.jar
+    version: 1.4.2
+    args: [--topic, orders]
+    parallelism: 4
+    target_directory: s3://flink-state/savepoints/orders-enrichment
+
+- name: Stop it with a savepoint
+  flinkops.cookbook.flink_job:
+    endpoint: https://flink.example.com
+    name: orders-enrichment
+    state: stopped
+  register: stopped
+
+- name: Start it again from that savepoint
+  flinkops.cookbook.flink_job:
+    endpoint: https://flink.example.com
+    name: orders-enrichment
+    jar: artifacts/orders-enrichment-1.4.2.jar
+    version: 1.4.2
+    savepoint_path: "{{ stopped.savepoint.location }}"
+"""
+
+RETURN = r"""
+job:
+  description: The job after the run (null when it no longer runs).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Job id.
+      type: str
+    name:
+      description: Job name.
+      type: str
+    state:
+      description: Job state.
+      type: str
+    version:
+      description: The version label.
+      type: str
+    parallelism:
+      description: Largest vertex parallelism.
+      type: int
+    restored_from:
+      description: The savepoint or checkpoint the job restored from, as Flink reports it.
+      type: str
+action:
+  description: What was done, one of C(none), C(deployed), C(upgraded), C(stopped), C(cancelled).
+  returned: always
+  type: str
+  sample: upgraded
+savepoint:
+  description: The savepoint taken for an upgrade or a stop (location, trigger id, duration, progress).
+  returned: when a savepoint was taken
+  type: dict
+  sample: {location: "s3://flink-state/savepoints/savepoint-5e1f3a-8d1c2d4e1b2a", trigger_id: 3f0e...}
+previous_job_id:
+  description: The job id the upgrade replaced.
+  returned: when upgraded
+  type: str
+jar_id:
+  description: The id of the uploaded jar on the cluster.
+  returned: with state=running
+  type: str
+jar_uploaded:
+  description: Whether the jar was uploaded in this run (false when the same content was there).
+  returned: with state=running
+  type: bool
+state_dropped:
+  description: C(possible) when O(allow_non_restored_state=true) was used.
+  returned: when a job was started
+  type: str
+last_checkpoint:
+  description: The latest retained checkpoint path of a cancelled job.
+  returned: with state=cancelled
+  type: str
+rolled_back:
+  description: On a failed upgrade, whether and how the previous version was restarted.
+  returned: on failure
+  type: dict
+progress:
+  description: Progress seen during long waits (savepoint subtasks and bytes, job states).
+  returned: when there was a wait
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
+    FlinkOpsError, cancel_and_wait, check_savepoint_uri, check_slots, ensure_jar, file_sha256, find_active_job,
+    jar_display_name, job_parallelism, job_spec, redeploy_from_savepoint, submit_job, take_savepoint,
+    wait_running)
+
+COMPARED = ("jar_sha256", "version", "entry_class", "args", "parallelism", "flink_configuration")
+
+
+def desired_spec(client, params):
+    if params["spec"]:
+        spec = dict(params["spec"], name=params["name"])
+        known = [j.get("id") for j in client.jars()]
+        if spec.get("jar_id") not in known:
+            raise FlinkOpsError("jar %s of the recorded spec is no longer uploaded on %s"
+                                % (spec.get("jar_id"), client.http.base_url), jar_id=spec.get("jar_id"))
+        return spec
+    jar = params["jar"]
+    sha = file_sha256(jar)
+    conf = dict(params["flink_configuration"] or {})
+    conf.setdefault("pipeline.name", params["name"])
+    return {"name": params["name"], "version": params["version"], "jar_sha256": sha,
+            "jar_name": jar_display_name(jar, sha), "entry_class": params["entry_class"],
+            "args": list(params["args"] or []), "parallelism": params["parallelism"],
+            "flink_configuration": conf}
+
+
+def differences(current, desired):
+    """The compared keys whose desired value (when set) differs from the running spec."""
+    if current is None:
+        return ["(job not started by flinkops: version unknown)"]
+    out = []
+    for key in COMPARED:
+        want = desired.get(key)
+        if want in (None, [], {}) and key not in ("args",):
+            continue
+        if current.get(key) != want:
+            out.append(key)
+    return out
+
+
+def view(job, spec, restored=None):
+    if job is None:
+        return {"state": "absent"}
+    out = {"id": job.get("jid") or job.get("id") or job.get("job_id"), "name": job.get("name"),
+           "state": job.get("state")}
+    if spec:
+        out.update(dict((k, spec.get(k)) for k in ("version", "jar_name", "entry_class", "args", "parallelism")))
+    if restored:
+        out["restored_from"] = restored
+    return out
+
+
+def ensure_running(fm, current):
+    p = fm.params
+    if p["jar"] and not os.path.isfile(p["jar"]):
+        raise FlinkOpsError("jar %s does not exist on the controller" % p["jar"], jar=p["jar"])
+    if p["parallelism"] is not None and p["parallelism"] < 1:
+        raise FlinkOpsError("parallelism must be a positive integer, got %s" % p["parallelism"])
+    check_savepoint_uri(p["target_directory"], p["shared_fs"], "target_directory")
+    check_savepoint_uri(p["savepoint_path"], p["shared_fs"], "savepoint_path")
+    client = fm.client
+    desired = desired_spec(client, p)
+    current_spec = job_spec(client, current["jid"]) if current else None
+    diff_keys = differences(current_spec, desired) if current else None
+    before = view(current, current_spec)
+    result = {"changed": False, "action": "none"}
+
+    if current and not diff_keys:
+        result.update(job=before, jar_id=current_spec.get("jar_id"), jar_uploaded=False)
+        return result
+    if current and not p["upgrade"]:
+        raise FlinkOpsError("job %s (%s) differs from the desired spec in %s and upgrade=false"
+                            % (p["name"], current["jid"], ", ".join(diff_keys)), differences=diff_keys)
+
+    # Preflight: everything that can fail happens before the running job is touched.
+    needed = desired["parallelism"] or int(client.jobmanager_config().get("parallelism.default") or 1)
+    freed = job_parallelism(client.job(current["jid"])) if current else 0
+    check_slots(client, needed, freed, "job %s" % p["name"])
+    if p["spec"]:
+        jar_id, uploaded = desired["jar_id"], False
+    else:
+        jar_id, uploaded = ensure_jar(client, p["jar"], desired["jar_sha256"], check_mode=fm.check_mode)
+        desired["jar_id"] = jar_id
+    after = dict(view(current or {"name": p["name"]}, desired), state="RUNNING")
+    result.update(changed=True, jar_id=jar_id, jar_uploaded=uploaded,
+                  diff={"before": before, "after": after})
+    if p["allow_non_restored_state"]:
+        result["state_dropped"] = "possible"
+
+    if current is None:
+        result["action"] = "deployed"
+        if fm.check_mode:
+            result["job"] = after
+            return result
+        job_id = submit_job(client, desired, savepoint_path=p["savepoint_path"],
+                            allow_non_restored_state=p["allow_non_restored_state"], claim_mode=p["claim_mode"])
+        started = wait_running(client, job_id, p["start_timeout"], expected_restore=p["savepoint_path"],
+                               require_checkpoint=p["wait_for_checkpoint"], report=fm.report)
+        result["job"] = dict(after, id=job_id, restored_from=started["restored_from"],
+                             parallelism=started["parallelism"])
+        return result
+
+    result.update(action="upgraded", differences=diff_keys, previous_job_id=current["jid"])
+    if fm.check_mode:
+        result["job"] = after
+        return result
+    if current_spec is None or not current_spec.get("jar_id"):
+        fm.module.warn("job %s was not started by flinkops: if the new version fails, it cannot be "
+                       "restarted automatically (its savepoint will be reported)" % current["jid"])
+    outcome = redeploy_from_savepoint(
+        client, current["jid"], current_spec, desired, target_directory=p["target_directory"],
+        format_type=p["format_type"], savepoint_timeout=p["savepoint_timeout"], start_timeout=p["start_timeout"],
+        require_checkpoint=p["wait_for_checkpoint"], allow_non_restored_state=p["allow_non_restored_state"],
+        report=fm.report)
+    result.update(savepoint=outcome["savepoint"],
+                  job=dict(after, id=outcome["job_id"], restored_from=outcome["restored_from"],
+                           parallelism=outcome["parallelism"]))
+    return result
+
+
+def ensure_stopped(fm, current):
+    p = fm.params
+    check_savepoint_uri(p["target_directory"], p["shared_fs"], "target_directory")
+    if current is None:
+        return {"changed": False, "action": "none", "job": None}
+    spec = job_spec(fm.client, current["jid"])
+    result = {"changed": True, "action": "stopped", "diff": {"before": view(current, spec), "after": {"state": "absent"}}}
+    if fm.check_mode:
+        result["job"] = None
+        return result
+    result["savepoint"] = take_savepoint(fm.client, current["jid"], p["target_directory"], p["format_type"],
+                                         p["savepoint_timeout"], stop=True, drain=p["drain"], report=fm.report)
+    result["job"] = None
+    result["previous_job_id"] = current["jid"]
+    return result
+
+
+def ensure_cancelled(fm, current):
+    if current is None:
+        return {"changed": False, "action": "none", "job": None}
+    client = fm.client
+    job_id = current["jid"]
+    conf = client.job_checkpoint_config(job_id) or {}
+    ext = conf.get("externalization") or {}
+    latest = ((client.job_checkpoints(job_id) or {}).get("latest") or {}).get("completed") or {}
+    retained = bool(ext.get("enabled")) and not ext.get("delete_on_cancellation") and latest.get("external_path")
+    if not retained and not fm.params["allow_state_loss"]:
+        raise FlinkOpsError(
+            "refusing to cancel job %s (%s): no retained checkpoint would keep its state (externalized=%s, "
+            "delete_on_cancellation=%s, latest completed checkpoint=%s). Use state=stopped to keep the state "
+            "in a savepoint, or set allow_state_loss=true." % (
+                job_id, fm.params["name"], ext.get("enabled"), ext.get("delete_on_cancellation"),
+                latest.get("external_path")), job_id=job_id)
+    result = {"changed": True, "action": "cancelled", "last_checkpoint": latest.get("external_path") if retained else None,
+              "diff": {"before": view(current, job_spec(client, job_id)), "after": {"state": "absent"}},
+              "job": None, "previous_job_id": job_id}
+    if not fm.check_mode:
+        cancel_and_wait(client, job_id)
+    return result
+
+
+def run(fm):
+    current = find_active_job(fm.client, name=fm.params["name"])
+    handler = {"running": ensure_running, "stopped": ensure_stopped, "cancelled": ensure_cancelled}
+    result = handler[fm.params["state"]](fm, current)
+    if not fm.module._diff:
+        result.pop("diff", None)
+    return result
+
+
+def main():
+    spec = argument_spec(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="running", choices=["running", "stopped", "cancelled"]),
+        jar=dict(type="path"),
+        spec=dict(type="dict"),
+        version=dict(type="str"),
+        entry_class=dict(type="str"),
+        args=dict(type="list", elements="str", default=[]),
+        parallelism=dict(type="int"),
+        flink_configuration=dict(type="dict", default={}),
+        savepoint_path=dict(type="str"),
+        allow_non_restored_state=dict(type="bool", default=False),
+        claim_mode=dict(type="str", default="NO_CLAIM", choices=["NO_CLAIM", "CLAIM", "LEGACY"]),
+        target_directory=dict(type="str"),
+        shared_fs=dict(type="bool", default=False),
+        format_type=dict(type="str", default="CANONICAL", choices=["CANONICAL", "NATIVE"]),
+        drain=dict(type="bool", default=False),
+        allow_state_loss=dict(type="bool", default=False),
+        upgrade=dict(type="bool", default=True),
+        savepoint_timeout=dict(type="int", default=600),
+        start_timeout=dict(type="int", default=300),
+        wait_for_checkpoint=dict(type="bool", default=True),
+    )
+    fm = FlinkModule(spec, supports_check_mode=True, required_if=[("state", "running", ("jar", "spec"), True)],
+                    mutually_exclusive=[("jar", "spec")])
+    fm.run(run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, flinkops.cookbook contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: flink_job_info
+short_description: Read Apache Flink jobs with their state, parallelism, checkpoints and exceptions
+version_added: 0.1.0
+description:
+  - Finds jobs by name or id and returns, per job, its state, parallelism per vertex, start time,
+    checkpoint counts, the latest completed and failed checkpoint, the checkpoint or savepoint it was
+    restored from, its newest exceptions, and the version it was deployed with by
+    M(flinkops.cookbook.flink_job).
+  - Read-only; never changes anything.
+author:
+  - flinkops maintainers
+extends_documentation_fragment:
+  - flinkops.cookbook.flink
+options:
+  name:
+    description: Only jobs with this name.
+    type: str
+  job_id:
+    description: Only the job with this 32-hex id.
+    type: str
+  active_only:
+    description: Leave out jobs in a terminal state (FINISHED, CANCELED, FAILED).
+    type: bool
+    default: true
+  max_exceptions:
+    description: How many entries of each job's exception history to return.
+    type: int
+    default: 3
+attributes:
+  check_mode:
+    support: full
+    description: Read-only, runs the same in check mode.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Read one job by name
+  flinkops.cookbook.flink_job_info:
+    endpoint: http://127.0.0.1:8081
+    name: orders-enrichment
+  register: info
+
+- name: Show where it restored from
+  ansible.builtin.debug:
+    msg: "{{ info.jobs[0].checkpoints.restored.external_path | default('not restored') }}"
+"""
+
+RETURN = r"""
+jobs:
+  description: The jobs found, oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Job id.
+      type: str
+    name:
+      description: Job name.
+      type: str
+    state:
+      description: Job state as Flink reports it.
+      type: str
+      sample: RUNNING
+    start_time:
+      description: Start time in epoch milliseconds.
+      type: int
+    duration_ms:
+      description: How long the job has existed.
+      type: int
+    parallelism:
+      description: The largest vertex parallelism (the slots the job uses with slot sharing).
+      type: int
+    vertices:
+      description: Per vertex its id, name, parallelism, max parallelism and status.
+      type: list
+      elements: dict
+    version:
+      description: The version label set by M(flinkops.cookbook.flink_job), or null for a job started otherwise.
+      type: str
+    spec:
+      description: The full spec (jar, entry class, args, parallelism) the job was started with by this collection.
+      type: dict
+    checkpoints:
+      description: C(counts), C(latest_completed), C(latest_failed), C(latest_savepoint) and C(restored).
+      type: dict
+    exceptions:
+      description: The newest root exceptions (name, first lines, task, timestamp).
+      type: list
+      elements: dict
+"""
+
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
+    find_jobs, job_parallelism, job_spec, FlinkOpsError)
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import JOB_ID_RE
+
+
+def _checkpoint_summary(data):
+    latest = data.get("latest") or {}
+
+    def pick(item, keys=("id", "status", "external_path", "trigger_timestamp", "latest_ack_timestamp",
+                         "end_to_end_duration", "checkpointed_size", "state_size", "failure_message",
+                         "restore_timestamp", "is_savepoint")):
+        return dict((k, item.get(k)) for k in keys if k in item) if item else None
+
+    return {"counts": data.get("counts") or {}, "latest_completed": pick(latest.get("completed")),
+            "latest_failed": pick(latest.get("failed")), "latest_savepoint": pick(latest.get("savepoint")),
+            "restored": pick(latest.get("restored"))}
+
+
+def describe_job(client, overview, max_exceptions):
+    job_id = overview["jid"]
+    job = client.job(job_id)
+    spec = job_spec(client, job_id)
+    exceptions = (client.job_exceptions(job_id, max_exceptions) or {}).get("exceptionHistory") or {}
+    return {
+        "id": job_id, "name": job.get("name"), "state": job.get("state"),
+        "start_time": job.get("start-time"), "duration_ms": job.get("duration"),
+        "parallelism": job_parallelism(job),
+        "vertices": [{"id": v.get("id"), "name": v.get("name"), "parallelism": v.get("parallelism"),
+                      "max_parallelism": v.get("maxParallelism"), "status": v.get("status")}
+                     for v in job.get("vertices", [])],
+        "version": spec.get("version") if spec else None,
+        "spec": spec,
+        "checkpoints": _checkpoint_summary(client.job_checkpoints(job_id) or {}),
+        "exceptions": [{"name": e.get("exceptionName"), "task": e.get("taskName"), "timestamp": e.get("timestamp"),
+                        "message": "\n".join((e.get("stacktrace") or "").splitlines()[:3])}
+                       for e in (exceptions.get("entries") or [])[:max_exceptions]],
+    }
+
+
+def run(fm):
+    params = fm.params
+    if params["job_id"] and not JOB_ID_RE.match(params["job_id"]):
+        raise FlinkOpsError("job_id %r is not a 32-character hexadecimal Flink job id" % params["job_id"])
+    found = find_jobs(fm.client, name=params["name"], job_id=params["job_id"], active_only=params["active_only"])
+    return {"changed": False, "jobs": [describe_job(fm.client, j, params["max_exceptions"]) for j in found]}
+
+
+def main():
+    spec = argument_spec(
+        name=dict(type="str"), job_id=dict(type="str"), active_only=dict(type="bool", default=True),
+        max_exceptions=dict(type="int", default=3))
+    FlinkModule(spec, supports_check_mode=True).run(run)
+
+
+if __name__ == "__main__":
+    main()
