@@ -61,7 +61,8 @@ def check_savepoint_uri(path, shared_fs=False, what="savepoint directory"):
     if path is None:
         return None
     text = str(path).strip()
-    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://", text)
+    # Flink itself reports locations as scheme:/path (Hadoop style); users write scheme://...
+    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):(.*)$", text)
     if not match:
         if not text.startswith("/"):
             raise FlinkOpsError(
@@ -69,10 +70,10 @@ def check_savepoint_uri(path, shared_fs=False, what="savepoint directory"):
                 "or file:///shared/savepoints" % (what, text), path=text)
         scheme = "file"
     else:
-        scheme = match.group(1).lower()
-        rest = text[len(match.group(0)):]
-        if scheme == "file" and not rest.startswith("/"):
-            raise FlinkOpsError("%s %r is not an absolute file URI (use file:///abs/path)" % (what, text), path=text)
+        scheme, rest = match.group(1).lower(), match.group(2)
+        if not rest.startswith("/"):
+            raise FlinkOpsError("%s %r is not an absolute URI (use file:///abs/path or s3://bucket/path)"
+                                % (what, text), path=text)
     if scheme == "file" and not shared_fs:
         raise FlinkOpsError(
             "%s %r is on a local filesystem: it must be reachable by every JobManager and "
@@ -169,6 +170,10 @@ def latest_root_exception(client, job_id):
     entries = (data.get("exceptionHistory") or {}).get("entries") or []
     if entries:
         entry = entries[0]
+        # "Recovery is suppressed by ..." wraps the task failure that caused it: report that.
+        concurrent = entry.get("concurrentExceptions") or []
+        if concurrent and "Recovery is suppressed" in (entry.get("stacktrace") or ""):
+            entry = concurrent[0]
         return {"name": entry.get("exceptionName"), "message": _first_lines(entry.get("stacktrace")),
                 "task": entry.get("taskName"), "timestamp": entry.get("timestamp")}
     if data.get("root-exception"):

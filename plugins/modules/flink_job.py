@@ -197,7 +197,7 @@ job:
     restored_from:
       description: The savepoint or checkpoint the job restored from, as Flink reports it.
       type: str
-action:
+outcome:
   description: What was done, one of C(none), C(deployed), C(upgraded), C(stopped), C(cancelled).
   returned: always
   type: str
@@ -306,7 +306,7 @@ def ensure_running(fm, current):
     current_spec = job_spec(client, current["jid"]) if current else None
     diff_keys = differences(current_spec, desired) if current else None
     before = view(current, current_spec)
-    result = {"changed": False, "action": "none"}
+    result = {"changed": False, "outcome": "none"}
 
     if current and not diff_keys:
         result.update(job=before, jar_id=current_spec.get("jar_id"), jar_uploaded=False)
@@ -331,7 +331,7 @@ def ensure_running(fm, current):
         result["state_dropped"] = "possible"
 
     if current is None:
-        result["action"] = "deployed"
+        result["outcome"] = "deployed"
         if fm.check_mode:
             result["job"] = after
             return result
@@ -343,7 +343,7 @@ def ensure_running(fm, current):
                              parallelism=started["parallelism"])
         return result
 
-    result.update(action="upgraded", differences=diff_keys, previous_job_id=current["jid"])
+    result.update(outcome="upgraded", differences=diff_keys, previous_job_id=current["jid"])
     if fm.check_mode:
         result["job"] = after
         return result
@@ -365,9 +365,9 @@ def ensure_stopped(fm, current):
     p = fm.params
     check_savepoint_uri(p["target_directory"], p["shared_fs"], "target_directory")
     if current is None:
-        return {"changed": False, "action": "none", "job": None}
+        return {"changed": False, "outcome": "none", "job": None}
     spec = job_spec(fm.client, current["jid"])
-    result = {"changed": True, "action": "stopped", "diff": {"before": view(current, spec), "after": {"state": "absent"}}}
+    result = {"changed": True, "outcome": "stopped", "diff": {"before": view(current, spec), "after": {"state": "absent"}}}
     if fm.check_mode:
         result["job"] = None
         return result
@@ -380,7 +380,7 @@ def ensure_stopped(fm, current):
 
 def ensure_cancelled(fm, current):
     if current is None:
-        return {"changed": False, "action": "none", "job": None}
+        return {"changed": False, "outcome": "none", "job": None}
     client = fm.client
     job_id = current["jid"]
     conf = client.job_checkpoint_config(job_id) or {}
@@ -394,7 +394,7 @@ def ensure_cancelled(fm, current):
             "in a savepoint, or set allow_state_loss=true." % (
                 job_id, fm.params["name"], ext.get("enabled"), ext.get("delete_on_cancellation"),
                 latest.get("external_path")), job_id=job_id)
-    result = {"changed": True, "action": "cancelled", "last_checkpoint": latest.get("external_path") if retained else None,
+    result = {"changed": True, "outcome": "cancelled", "last_checkpoint": latest.get("external_path") if retained else None,
               "diff": {"before": view(current, job_spec(client, job_id)), "after": {"state": "absent"}},
               "job": None, "previous_job_id": job_id}
     if not fm.check_mode:

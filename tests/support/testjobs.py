@@ -1,0 +1,98 @@
+"""Build the Java test jobs under tests/java into runnable jars.
+
+One source tree, three variants (see tests/java/flinkops/testjob/StatefulCounter.java):
+
+* ``stateful-v1.jar`` / ``stateful-v2.jar``: state-compatible versions of the same job.
+* ``failing.jar``: same uids/state, but the counter throws in ``open()``.
+
+Jars are cached in ``outdir`` keyed by a hash of the sources and the Flink jars they
+are compiled against, so repeated calls are instant.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import zipfile
+
+JAVA_SRC = pathlib.Path(__file__).resolve().parent.parent / "java"
+MAIN_CLASS = "flinkops.testjob.StatefulCounter"
+
+# jar key -> (file name, token substitutions)
+VARIANTS = {
+    "v1": ("stateful-v1.jar", {"@VERSION@": "v1", "@FAIL_AT_START@": "false"}),
+    "v2": ("stateful-v2.jar", {"@VERSION@": "v2", "@FAIL_AT_START@": "false"}),
+    "failing": ("failing.jar", {"@VERSION@": "failing", "@FAIL_AT_START@": "true"}),
+}
+
+
+def _sources() -> list[pathlib.Path]:
+    return sorted(JAVA_SRC.rglob("*.java"))
+
+
+def _build_hash(flink_home: pathlib.Path) -> str:
+    h = hashlib.sha256()
+    for src in _sources():
+        h.update(str(src.relative_to(JAVA_SRC)).encode())
+        h.update(src.read_bytes())
+    # the compile classpath matters too (different Flink version => rebuild)
+    for lib in sorted((flink_home / "lib").glob("*.jar")):
+        h.update(lib.name.encode())
+    h.update(json.dumps(VARIANTS, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _write_jar(classes_dir: pathlib.Path, jar_path: pathlib.Path) -> None:
+    manifest = f"Manifest-Version: 1.0\r\nMain-Class: {MAIN_CLASS}\r\nCreated-By: flinkops tests\r\n\r\n"
+    tmp = jar_path.with_suffix(".jar.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("META-INF/MANIFEST.MF", manifest)
+        for f in sorted(classes_dir.rglob("*.class")):
+            zf.write(f, f.relative_to(classes_dir).as_posix())
+    tmp.replace(jar_path)
+
+
+def build_test_jobs(flink_home, outdir) -> dict[str, str]:
+    """Compile the test jobs against ``flink_home/lib`` and return {"v1"|"v2"|"failing": jar path}."""
+    flink_home = pathlib.Path(flink_home)
+    outdir = pathlib.Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    jars = {key: str(outdir / name) for key, (name, _) in VARIANTS.items()}
+    stamp = outdir / ".build-hash"
+    digest = _build_hash(flink_home)
+    if stamp.exists() and stamp.read_text() == digest and all(pathlib.Path(j).exists() for j in jars.values()):
+        return jars
+
+    classpath = str(flink_home / "lib" / "*")
+    with tempfile.TemporaryDirectory(prefix="flinkops-javac-") as tmp:
+        tmp = pathlib.Path(tmp)
+        for key, (name, tokens) in VARIANTS.items():
+            src_dir, classes_dir = tmp / key / "src", tmp / key / "classes"
+            files = []
+            for src in _sources():
+                text = src.read_text()
+                for token, value in tokens.items():
+                    text = text.replace(token, value)
+                dst = src_dir / src.relative_to(JAVA_SRC)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.write_text(text)
+                files.append(str(dst))
+            classes_dir.mkdir(parents=True)
+            proc = subprocess.run(
+                ["javac", "--release", "17", "-nowarn", "-cp", classpath, "-d", str(classes_dir), *files],
+                capture_output=True, text=True,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"javac failed for {name}:\n{proc.stdout}\n{proc.stderr}")
+            _write_jar(classes_dir, outdir / name)
+    stamp.write_text(digest)
+    return jars
+
+
+if __name__ == "__main__":  # pragma: no cover - convenience
+    import sys
+
+    print(json.dumps(build_test_jobs(sys.argv[1], sys.argv[2]), indent=2))
