@@ -16,7 +16,7 @@ description:
     from the Flink JobManager REST API.
   - Read-only; never changes anything.
 author:
-  - flinkops maintainers
+  - flinkops maintainers (@flinkops)
 extends_documentation_fragment:
   - flinkops.cookbook.flink
 options:
@@ -30,6 +30,7 @@ attributes:
     description: Read-only, runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

@@ -27,7 +27,7 @@ description:
     and the comparison is exact. A job started by other means has no such label and counts as
     different, so the first run upgrades it through a savepoint.
 author:
-  - flinkops maintainers
+  - flinkops maintainers (@flinkops)
 extends_documentation_fragment:
   - flinkops.cookbook.flink
 options:
@@ -436,7 +436,7 @@ def main():
         wait_for_checkpoint=dict(type="bool", default=True),
     )
     fm = FlinkModule(spec, supports_check_mode=True, required_if=[("state", "running", ("jar", "spec"), True)],
-                    mutually_exclusive=[("jar", "spec")])
+                     mutually_exclusive=[("jar", "spec")])
     fm.run(run)
 
 

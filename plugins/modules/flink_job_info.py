@@ -18,7 +18,7 @@ description:
     M(flinkops.cookbook.flink_job).
   - Read-only; never changes anything.
 author:
-  - flinkops maintainers
+  - flinkops maintainers (@flinkops)
 extends_documentation_fragment:
   - flinkops.cookbook.flink
 options:
@@ -42,6 +42,7 @@ attributes:
     description: Read-only, runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

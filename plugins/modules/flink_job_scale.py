@@ -22,7 +22,7 @@ description:
     exceed any vertex's max parallelism, and it must not exceed O(source_partitions) when that is given.
   - Vertices whose parallelism was set apart from the job's (for example a sink at 1) keep it.
 author:
-  - flinkops maintainers
+  - flinkops maintainers (@flinkops)
 extends_documentation_fragment:
   - flinkops.cookbook.flink
 options:
@@ -164,10 +164,10 @@ def rescale_in_place(fm, job, current, target):
             return state
         if clock.expired():
             client.set_resource_requirements(job_id, before)
-            raise FlinkOpsError(
-                "job %s did not run at parallelism %d within %ss (now %s at %d); the previous resource "
-                "requirements were restored" % (job_id, target, fm.params["timeout"], state.get("state"),
-                                                 job_parallelism(state)), job_id=job_id)
+            message = ("job %s did not run at parallelism %d within %ss (now %s at %d); the previous resource "
+                       "requirements were restored" % (job_id, target, fm.params["timeout"], state.get("state"),
+                                                       job_parallelism(state)))
+            raise FlinkOpsError(message, job_id=job_id)
         clock.tick()
 
 

@@ -22,7 +22,7 @@ description:
     returned instead of taking a new one (C(changed=false)). With O(stop=true), a job that no
     longer runs is reported unchanged.
 author:
-  - flinkops maintainers
+  - flinkops maintainers (@flinkops)
 extends_documentation_fragment:
   - flinkops.cookbook.flink
 options:
@@ -70,6 +70,7 @@ attributes:
     description: Reports that a savepoint would be taken; triggers nothing.
   diff_mode:
     support: none
+    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

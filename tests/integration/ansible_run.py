@@ -93,7 +93,7 @@ def run_tasks(tasks: list, endpoint: str, check: bool = False, diff: bool = Fals
         if diff:
             cmd.append("--diff")
         proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(extra_env), capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
     finally:
         os.unlink(path)
     return PlayResult(proc, json_output=True)
@@ -108,7 +108,8 @@ def run_playbook(playbook: str, limit: str, extra_vars: dict | None = None, extr
         cmd += ["-e", json.dumps(extra_vars)]
     if check:
         cmd.append("--check")
-    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(extra_env), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(extra_env), capture_output=True, text=True, timeout=timeout,
+                          check=False)
     return PlayResult(proc, json_output=True)
 
 

@@ -38,9 +38,14 @@ def test_v1_runs_and_checkpoints(request, cluster_fixture, test_jars):
     resp.raise_for_status()
     job_id = resp.json()["jobid"]
     try:
-        job = lambda: requests.get(f"{url}/jobs/{job_id}", timeout=10).json()  # noqa: E731
+        def job():
+            return requests.get(f"{url}/jobs/{job_id}", timeout=10).json()
+
         _wait(lambda: job()["state"] == "RUNNING", what="RUNNING")
-        checkpoints = lambda: requests.get(f"{url}/jobs/{job_id}/checkpoints", timeout=10).json()  # noqa: E731
+
+        def checkpoints():
+            return requests.get(f"{url}/jobs/{job_id}/checkpoints", timeout=10).json()
+
         _wait(lambda: checkpoints()["counts"]["completed"] > 0, what="a completed checkpoint")
         latest = checkpoints()["latest"]["completed"]
         assert latest["external_path"].startswith("file:" + str(flink.checkpoint_dir))

@@ -4,11 +4,13 @@
 # from PyPI (cached under ~/.cache/flinkops). Idempotent: a second run does little.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
 
-if ! command -v javac >/dev/null 2>&1; then
-  echo "==> installing Java 17 (apt)"
-  apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+missing=()
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)  # else ansible-test skips it
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]} (apt)"
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ] || ! cmp -s requirements.txt .venv/.requirements.txt; then

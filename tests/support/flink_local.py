@@ -109,10 +109,10 @@ def _read_flat_yaml(path: pathlib.Path) -> dict[str, str]:
         if not line.strip() or line.lstrip().startswith("-") or ":" not in line:
             continue
         indent = len(line) - len(line.lstrip())
-        key, _, value = line.strip().partition(":")
+        key, _sep, value = line.strip().partition(":")
         while stack and stack[-1][0] >= indent:
             stack.pop()
-        full = ".".join([p for _, p in stack] + [key.strip()])
+        full = ".".join([part for _indent, part in stack] + [key.strip()])
         value = value.strip()
         if value:
             result[full] = value.strip("'\"")
@@ -291,7 +291,7 @@ class LocalFlink:
         return env
 
     def _script(self, script: str, action: str) -> None:
-        proc = subprocess.run([str(self.flink_home / "bin" / script), action], env=self._env(),
+        proc = subprocess.run([str(self.flink_home / "bin" / script), action], env=self._env(), check=False,
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             raise RuntimeError(f"{script} {action} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -382,7 +382,7 @@ class LocalFlink:
         self._write_conf()
         try:
             self._script("jobmanager.sh", "start")
-            for _ in range(self.taskmanagers):
+            for _tm in range(self.taskmanagers):
                 self._script("taskmanager.sh", "start")
             self._write_state()
             self.wait_ready()

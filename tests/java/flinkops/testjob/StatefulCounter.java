@@ -21,7 +21,9 @@ import org.apache.flink.util.Collector;
  * (ValueState&lt;Long&gt; "count" per key), so a savepoint of one restores into another.
  *
  * <p>Args: --name NAME (default "stateful-counter"), --rate N records/s (default 20),
- * --checkpoint-interval-ms MS (default: cluster configuration).
+ * --checkpoint-interval-ms MS (default: cluster configuration), --fail-after-ms MS (each
+ * counter subtask throws once it has run that long: a job that starts fine and then
+ * keeps restarting, for the post-upgrade validation tests).
  */
 public class StatefulCounter {
 
@@ -35,11 +37,13 @@ public class StatefulCounter {
         String name = "stateful-counter";
         double rate = 20;
         long checkpointInterval = -1;
+        long failAfterMs = -1;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--name": name = args[i + 1]; break;
                 case "--rate": rate = Double.parseDouble(args[i + 1]); break;
                 case "--checkpoint-interval-ms": checkpointInterval = Long.parseLong(args[i + 1]); break;
+                case "--fail-after-ms": failAfterMs = Long.parseLong(args[i + 1]); break;
                 default: throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -55,7 +59,7 @@ public class StatefulCounter {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "source")
                 .uid("source")
                 .keyBy(x -> x % 16)
-                .process(new Counter())
+                .process(new Counter(failAfterMs))
                 .uid("counter")
                 .name("counter")
                 .sinkTo(new DiscardingSink<>())
@@ -68,6 +72,12 @@ public class StatefulCounter {
     /** Counts records per key in a ValueState<Long>. */
     public static class Counter extends KeyedProcessFunction<Long, Long, String> {
         private transient ValueState<Long> count;
+        private transient long startedAt;
+        private final long failAfterMs;
+
+        public Counter(long failAfterMs) {
+            this.failAfterMs = failAfterMs;
+        }
 
         // Only overridden to fail on purpose; OpenContext exists in Flink 1.19+ and 2.x.
         // v1/v2 do not depend on it (the state is obtained lazily below).
@@ -76,10 +86,14 @@ public class StatefulCounter {
             if (FAIL_AT_START) {
                 throw new RuntimeException("flinkops test job: failing at start on purpose");
             }
+            startedAt = System.currentTimeMillis();
         }
 
         @Override
         public void processElement(Long value, Context ctx, Collector<String> out) throws Exception {
+            if (failAfterMs > 0 && System.currentTimeMillis() - startedAt > failAfterMs) {
+                throw new RuntimeException("flinkops test job: failing after " + failAfterMs + " ms on purpose");
+            }
             if (count == null) {
                 count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
             }

@@ -1,0 +1,109 @@
+"""playbooks/deploy_job.yml and upgrade_job.yml run as a user runs them (`-l local`), against a
+real Flink, with faults injected. Every assertion on the end state comes from Flink itself."""
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+
+import pytest
+
+from tests.integration.ansible_run import FlinkApi, run_playbook
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+JOB = "stateful-counter"
+
+
+@pytest.fixture
+def local_env(flink_cluster, test_jars, tmp_path):
+    """The `local` inventory pointed at the test cluster, with v1 deployed by deploy_job.yml."""
+    api = FlinkApi(flink_cluster.rest_url)
+    api.cancel_all()
+    jars = tmp_path / "jars"
+    jars.mkdir()
+    for key in ("v1", "v2", "failing"):
+        shutil.copy(test_jars[key], jars / pathlib.Path(test_jars[key]).name)
+    env = {"FLINKOPS_LOCAL_REST_URL": flink_cluster.rest_url, "FLINKOPS_LOCAL_DIR": str(tmp_path),
+           "FLINKOPS_VALIDATION_SECONDS": "8"}
+    res = run_playbook("deploy_job.yml", "local", {"local_job_version": "1.0.0"}, env)
+    assert res.rc == 0, res.stdout[-3000:]
+    jobs = api.active_jobs(JOB)
+    assert len(jobs) == 1
+    yield {"api": api, "env": env, "dir": tmp_path, "v1_job": jobs[0]["jid"]}
+    api.cancel_all()
+
+
+def running_version(api, job_id):
+    return api.get(f"/jobs/{job_id}/config")["execution-config"]["user-config"].get("flinkops.version")
+
+
+def job_decl(jar_dir, jar, version, extra_args=()):
+    return [{"name": JOB, "version": version, "jar": str(jar_dir / "jars" / jar),
+             "args": ["--name", JOB, *extra_args], "parallelism": 2}]
+
+
+def test_upgrade_keeps_state_and_second_runs_change_nothing(local_env):
+    api, env = local_env["api"], local_env["env"]
+    again = run_playbook("deploy_job.yml", "local", {"local_job_version": "1.0.0"}, env)
+    assert again.rc == 0 and again.changed_count() == 0
+
+    res = run_playbook("upgrade_job.yml", "local", None, env)
+    assert res.rc == 0, res.stdout[-3000:]
+    jobs = api.active_jobs(JOB)
+    assert len(jobs) == 1 and jobs[0]["jid"] != local_env["v1_job"]
+    assert running_version(api, jobs[0]["jid"]) == "2.0.0"
+    assert api.job(local_env["v1_job"])["state"] == "FINISHED"
+    manifests = list((local_env["dir"] / "manifests" / "local-flink").glob(f"{JOB}-*.json"))
+    assert len(manifests) == 1
+    manifest = json.loads(manifests[0].read_text())
+    assert api.restored_path(jobs[0]["jid"]) == manifest["savepoint"]
+    assert manifest["previous_spec"]["version"] == "1.0.0"
+
+    second = run_playbook("upgrade_job.yml", "local", None, env)
+    assert second.rc == 0 and second.changed_count() == 0, second
+    assert [j["jid"] for j in api.active_jobs(JOB)] == [jobs[0]["jid"]]
+
+
+def test_new_version_failing_at_start_is_rolled_back(local_env):
+    api, env = local_env["api"], local_env["env"]
+    res = run_playbook("upgrade_job.yml", "local",
+                       {"flink_jobs": job_decl(local_env["dir"], "failing.jar", "3.0.0")}, env)
+    assert res.rc != 0
+    assert "failing at start on purpose" in res.stdout
+    jobs = api.active_jobs(JOB)
+    assert len(jobs) == 1 and jobs[0]["state"] == "RUNNING"
+    assert running_version(api, jobs[0]["jid"]) == "1.0.0"
+    restored = api.restored_path(jobs[0]["jid"])
+    assert restored and "savepoint-" in restored
+    upgrade = res.task("Procedure | savepoint, stop, and start from it the declared version of stateful-counter")
+    assert upgrade["savepoint"]["location"] == restored, "rolled back from the same savepoint"
+
+
+def test_new_version_failing_validation_is_rolled_back(local_env):
+    api, env = local_env["api"], local_env["env"]
+    res = run_playbook("upgrade_job.yml", "local",
+                       {"flink_jobs": job_decl(local_env["dir"], "stateful-v2.jar", "2.0.0-flaky",
+                                               ["--fail-after-ms", "4000"])}, env)
+    assert res.rc != 0
+    upgrade = res.task("Procedure | savepoint, stop, and start from it the declared version of stateful-counter")
+    location = upgrade["savepoint"]["location"]
+    jobs = api.active_jobs(JOB)
+    assert len(jobs) == 1 and jobs[0]["state"] == "RUNNING"
+    assert running_version(api, jobs[0]["jid"]) == "1.0.0"
+    assert api.restored_path(jobs[0]["jid"]) == location
+    if upgrade.get("failed"):
+        pytest.fail("the new version failed inside the module gate; this test needs it to fail during validation")
+    assert "failed validation and was rolled back" in res.stdout
+    assert api.job(upgrade["job"]["id"])["state"] == "CANCELED"
+
+
+def test_savepoint_failure_stops_the_play_and_leaves_the_job_running(local_env):
+    api, env, base = local_env["api"], local_env["env"], local_env["dir"]
+    (base / "afile").write_text("a directory cannot be created below a file")
+    res = run_playbook("upgrade_job.yml", "local", {"flink_savepoint_dir": f"file://{base}/afile/sp"}, env)
+    assert res.rc != 0
+    assert "savepoint of job" in res.stdout and "failed" in res.stdout
+    jobs = api.active_jobs(JOB)
+    assert [j["jid"] for j in jobs] == [local_env["v1_job"]], "nothing was cancelled, nothing new started"
+    assert api.job(local_env["v1_job"])["state"] == "RUNNING"
+    assert running_version(api, local_env["v1_job"]) == "1.0.0"

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Quality gates of the flinkops.cookbook collection, runnable offline (no Galaxy, no Docker).
+#
+#   tests/support/gates.sh sanity   ansible-test sanity (python 3.11, isolated --venv) on a copy of the tree
+#   tests/support/gates.sh lint     ansible-lint --offline --profile production
+#   tests/support/gates.sh build    ansible-galaxy collection build, tarball content/size
+#   tests/support/gates.sh all      the three above; exit status != 0 if any failed
+#
+# Environment:
+#   GATES_VENV      venv holding ansible / ansible-lint (default: <repo>/.venv)
+#   GATES_PYTHON    python version for ansible-test (default: 3.11)
+#   GATES_KEEP=1    keep the temporary sanity/build directories (paths are printed)
+#   GATES_SANITY_ARGS  extra arguments for ansible-test sanity (e.g. "--test pep8")
+#
+# Offline notes (see /work/shared/TOOLING.md):
+#   * ansible-test bootstraps pip in each of its venvs with a get-pip script downloaded from
+#     ci-files.testing.ansible.com, which is not reachable. `ensure_get_pip` writes a stand-in at
+#     ~/.ansible/test/cache/get_pip_<pip version>.py built on ensurepip; the pinned pip wheel is
+#     fetched from PyPI once into ~/.ansible/test/cache/get_pip_wheels, so warm runs are offline.
+#   * failing sanity results are copied to tests/output/gates-sanity (git-ignored).
+#   * ansible-test needs the collection at <root>/ansible_collections/<ns>/<name>; the tree is
+#     copied with tar (git tracked + untracked-not-ignored files) into a temp dir with that layout.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="${GATES_VENV:-$ROOT/.venv}"
+PYVER="${GATES_PYTHON:-3.11}"
+export PATH="$VENV/bin:$PATH"
+PY="$VENV/bin/python"
+
+log() { printf '\n=== %s\n' "$*" >&2; }
+die() { printf 'gates.sh: %s\n' "$*" >&2; exit 2; }
+
+[ -x "$PY" ] || die "no python in $VENV (set GATES_VENV)"
+
+read -r NS NAME VERSION < <("$PY" - "$ROOT/galaxy.yml" <<'EOF'
+import sys, yaml
+g = yaml.safe_load(open(sys.argv[1]))
+print(g["namespace"], g["name"], g["version"])
+EOF
+)
+
+TMPDIRS=()
+cleanup() {
+  local d
+  for d in "${TMPDIRS[@]+"${TMPDIRS[@]}"}"; do
+    if [ "${GATES_KEEP:-0}" = 1 ]; then
+      echo "gates.sh: kept $d" >&2
+    else
+      rm -rf -- "$d"
+    fi
+  done
+}
+trap cleanup EXIT
+
+mktmp() {
+  local d
+  d="$(mktemp -d "${TMPDIR:-/tmp}/flinkops-gates.XXXXXX")"
+  TMPDIRS+=("$d")
+  printf '%s\n' "$d"
+}
+
+# The pip version ansible-test pins for the venvs it creates (ansible_test._internal.python_requirements).
+pinned_pip_version() {
+  if "$PY" - "$PYVER" 2>/dev/null <<'EOF'
+import sys, types
+from ansible_test._internal.python_requirements import get_venv_packages
+print(get_venv_packages(types.SimpleNamespace(version=sys.argv[1]))["pip"])
+EOF
+  then return 0; fi
+  # fallback: the literal default in the source
+  local src
+  src="$("$PY" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py"
+  grep -oP "pip='\K[0-9.]+" "$src" | head -n1 | grep .
+}
+
+GET_PIP_MARKER='written by flinkops.cookbook tests/support/gates.sh'
+
+# The get-pip stand-in (python source on stdout).
+get_pip_standin() {
+  cat <<EOF
+# Offline stand-in for https://ci-files.testing.ansible.com/ansible-test/get-pip-<version>.py
+# ($GET_PIP_MARKER). ansible-test runs it as
+# "python get_pip_X.py --disable-pip-version-check pip==X --no-setuptools --no-wheel"
+# in a fresh venv without pip: bootstrap the pip bundled with Python (ensurepip, no network),
+# then let that pip install the requested packages, from a local wheelhouse when possible
+# (filled from PyPI on first use), so that warm runs need no network at all.
+EOF
+  cat <<'EOF'
+import ensurepip
+import os
+import subprocess
+import sys
+
+# ensurepip.bootstrap() strips every PIP_* variable from os.environ and sets
+# PIP_CONFIG_FILE=/dev/null (which would hide the CA bundle from /etc/pip.conf): keep a copy.
+env = dict(os.environ)
+for var in ("PIP_CONFIG_FILE", "ENSUREPIP_OPTIONS"):
+    env.pop(var, None)
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+options = [a for a in args if a.startswith("-")]
+packages = [a for a in args if not a.startswith("-")]
+wheelhouse = os.path.join(os.path.dirname(os.path.abspath(__file__)), "get_pip_wheels")
+pip = [sys.executable, "-m", "pip"]
+local = pip + ["install", "--no-index", "--find-links", wheelhouse] + args
+
+ensurepip.bootstrap(upgrade=True)
+
+if not packages:
+    sys.exit(0)
+if os.path.isdir(wheelhouse):
+    with open(os.devnull, "w") as devnull:
+        if subprocess.call(local, env=env, stdout=devnull, stderr=devnull) == 0:
+            print("Installed %s from %s" % (" ".join(packages), wheelhouse))
+            sys.exit(0)
+download = pip + ["download", "--no-deps", "-d", wheelhouse] + options + packages
+if subprocess.call(download, env=env) == 0 and subprocess.call(local, env=env) == 0:
+    sys.exit(0)
+sys.exit(subprocess.call(pip + ["install"] + args, env=env))
+EOF
+}
+
+ensure_get_pip() {
+  local ver cache
+  ver="$(pinned_pip_version)" || { echo "gates.sh: cannot read the pip version pinned by ansible-test" >&2; return 1; }
+  cache="$HOME/.ansible/test/cache/get_pip_${ver//./_}.py"
+  mkdir -p "$(dirname "$cache")"
+  get_pip_standin >"$cache.new"
+  if [ -s "$cache" ] && ! grep -qF "$GET_PIP_MARKER" "$cache"; then
+    rm -f "$cache.new"
+    echo "get-pip: $cache exists and is not ours: left alone" >&2
+  elif [ -s "$cache" ] && cmp -s "$cache" "$cache.new"; then
+    rm -f "$cache.new"
+    echo "get-pip stand-in: $cache (up to date)" >&2
+  else
+    mv "$cache.new" "$cache"
+    echo "get-pip stand-in: $cache (written)" >&2
+  fi
+}
+
+# Copy the collection (git tracked + untracked-but-not-ignored files) to <dest>.
+copy_tree() {
+  local dest="$1"
+  mkdir -p "$dest"
+  if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    (cd "$ROOT" && git ls-files -co --exclude-standard -z \
+      | grep -zv -E '^(\.venv|\.collections|\.local|\.cache|tests/output)/' \
+      | while IFS= read -r -d '' f; do if [ -f "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done \
+      | tar --null --no-recursion -T - -cf -) | tar -xf - -C "$dest"
+  else
+    tar -C "$ROOT" --exclude=./.venv --exclude=./.collections --exclude=./.local --exclude=./.cache \
+      --exclude=./tests/output --exclude=__pycache__ --exclude='*.pyc' --exclude=./.git -cf - . \
+      | tar -xf - -C "$dest"
+  fi
+}
+
+gate_sanity() {
+  log "sanity: ansible-test sanity --venv --python $PYVER --requirements"
+  ensure_get_pip || return 1
+  command -v shellcheck >/dev/null ||
+    echo "WARNING: shellcheck is not installed, the shellcheck sanity test will be skipped (apt-get install shellcheck)" >&2
+  local tmp coll rc=0
+  tmp="$(mktmp)"
+  coll="$tmp/ansible_collections/$NS/$NAME"
+  copy_tree "$coll" || { echo "copy failed" >&2; return 1; }
+  echo "copy: $coll ($(find "$coll" -type f | wc -l) files)" >&2
+  # --venv: ansible-test runs from its own venv under ~/.ansible/test/venv, so the shared
+  # project venv is never modified by --requirements. Each sanity test gets its own cached venv.
+  # shellcheck disable=SC2086
+  (cd "$coll" && ansible-test sanity --venv --python "$PYVER" --requirements --color no \
+    ${GATES_SANITY_ARGS:-}) || rc=$?
+  if [ "$rc" -ne 0 ] && [ -d "$coll/tests/output" ]; then
+    mkdir -p "$ROOT/tests/output"
+    rm -rf "$ROOT/tests/output/gates-sanity"
+    cp -a "$coll/tests/output" "$ROOT/tests/output/gates-sanity"
+    echo "sanity results copied to tests/output/gates-sanity" >&2
+  fi
+  return "$rc"
+}
+
+ensure_collections_link() {
+  local link="$ROOT/.collections/ansible_collections/$NS/$NAME"
+  if [ ! -e "$link" ]; then
+    mkdir -p "$(dirname "$link")"
+    ln -sfn ../../.. "$link"
+    echo "created $link -> ../../.." >&2
+  fi
+}
+
+gate_lint() {
+  log "lint: ansible-lint --offline --profile production"
+  ensure_collections_link || return 1
+  (cd "$ROOT" && ansible-lint --offline --profile production --nocolor)
+}
+
+gate_build() {
+  log "build: ansible-galaxy collection build"
+  local out tarball
+  out="$(mktmp)"
+  (cd "$ROOT" && ansible-galaxy collection build --force --output-path "$out" .) || return 1
+  tarball="$out/$NS-$NAME-$VERSION.tar.gz"
+  [ -f "$tarball" ] || { echo "build: no tarball at $tarball" >&2; return 1; }
+  # anything that must never be shipped
+  local leaked
+  leaked="$(tar -tzf "$tarball" | grep -E '^(\.venv|\.collections|\.local|\.cache|\.ci|bench|tests/output|\.pytest_cache)(/|$)|__pycache__|\.pyc$' || true)"
+  tar -tzvf "$tarball" | awk '{print $3, $6}' | sort -k2 >&2
+  echo "tarball: $tarball  $(stat -c %s "$tarball") bytes, $(tar -tzf "$tarball" | wc -l) entries" >&2
+  if [ -n "$leaked" ]; then
+    echo "build: files that build_ignore should have excluded:" >&2
+    printf '%s\n' "$leaked" >&2
+    return 1
+  fi
+}
+
+SUMMARY=()
+
+run_timed() {
+  local name="$1" start rc=0 line
+  start=$(date +%s)
+  "gate_$name" || rc=$?
+  line="$(printf '%-7s %s in %ss' "$name" "$([ "$rc" -eq 0 ] && echo PASS || echo "FAIL (rc=$rc)")" "$(( $(date +%s) - start ))")"
+  SUMMARY+=("$line")
+  echo "$line" >&2
+  return "$rc"
+}
+
+main() {
+  local cmd="${1:-}" rc=0 g
+  case "$cmd" in
+    sanity|lint|build) run_timed "$cmd" || rc=$? ;;
+    all)
+      for g in sanity lint build; do run_timed "$g" || rc=1; done
+      printf '\n=== summary\n' >&2
+      printf '%s\n' "${SUMMARY[@]}" >&2
+      ;;
+    -h|--help|help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; return 0 ;;
+    *) echo "usage: $0 {sanity|lint|build|all}" >&2; return 2 ;;
+  esac
+  return "$rc"
+}
+
+main "$@"
