@@ -158,16 +158,21 @@ class HttpClient(object):
             if attempt:
                 self._sleep(self._delay(attempt - 1, getattr(last_error, "response", None)))
             try:
+                # verify= is passed explicitly: requests would otherwise let REQUESTS_CA_BUNDLE
+                # override ca_path, and even re-enable checks that validate_certs turned off.
                 response = self.session.request(
                     method, url, json=json_body, params=params, files=files, data=data,
-                    timeout=timeout or self.timeout)
+                    timeout=timeout or self.timeout, verify=self.session.verify)
             except requests.exceptions.SSLError as exc:
                 # A certificate problem does not heal by retrying.
                 raise HttpError(method, url, None, "TLS error: %s" % exc)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
                 last_error = HttpError(method, url, None, "%s: %s" % (type(exc).__name__, exc))
                 last_error.response = None
                 continue
+            except requests.exceptions.RequestException as exc:
+                raise HttpError(method, url, None, "%s: %s" % (type(exc).__name__, exc))
             if response.status_code in ok:
                 return _decode(response)
             error = HttpError(method, url, response.status_code, server_message(response),

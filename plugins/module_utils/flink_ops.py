@@ -397,15 +397,18 @@ def ensure_jar(client, path, sha256=None, check_mode=False):
     return client.upload_jar(path, jar_display_name(path, sha256)), True
 
 
-def submit_job(client, spec, savepoint_path=None, allow_non_restored_state=False, claim_mode="NO_CLAIM"):
+def submit_job(client, spec, savepoint_path=None, allow_non_restored_state=False, claim_mode="NO_CLAIM",
+               job_id=None):
     """Run ``spec['jar_id']`` with a client-chosen job id; return the job id.
 
     A lost answer (transport error) is reconciled by looking the job id up, never by
     posting again (RELIABILITY A3, B10).
     """
-    job_id = new_id()
+    job_id = job_id or new_id()
     flink_conf = dict(spec.get("flink_configuration") or {})
-    flink_conf["pipeline.global-job-parameters"] = encode_labels(_label_spec(spec))
+    labels = encode_labels(_label_spec(spec))
+    own = flink_conf.get("pipeline.global-job-parameters")
+    flink_conf["pipeline.global-job-parameters"] = "%s,%s" % (own, labels) if own else labels
     try:
         client.run_jar(spec["jar_id"], job_id, entry_class=spec.get("entry_class"), args=spec.get("args"),
                        parallelism=spec.get("parallelism"), savepoint_path=savepoint_path,
@@ -462,10 +465,11 @@ def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_direc
     savepoint = take_savepoint(client, old_job_id, target_directory, format_type, savepoint_timeout,
                                stop=True, report=report)
     location = savepoint["location"]
-    new_job_id = None
+    # Chosen before the call: if the answer is lost, the rollback still knows which job to cancel.
+    new_job_id = new_id()
     try:
-        new_job_id = submit_job(client, new_spec, savepoint_path=location,
-                                allow_non_restored_state=allow_non_restored_state)
+        submit_job(client, new_spec, savepoint_path=location,
+                   allow_non_restored_state=allow_non_restored_state, job_id=new_job_id)
         started = wait_running(client, new_job_id, start_timeout, expected_restore=location,
                                require_checkpoint=require_checkpoint, report=report)
     except (FlinkOpsError, HttpError) as exc:
@@ -484,6 +488,10 @@ def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_direc
 def _roll_back(client, failed_job_id, old_spec, location, timeout, report):
     if failed_job_id:
         try:
+            # The job may not be visible yet if its submission answer was lost: give it a moment.
+            clock = Clock(5, interval=0.5)
+            while client.job_or_none(failed_job_id) is None and not clock.expired():
+                clock.tick()
             cancel_and_wait(client, failed_job_id)
         except (FlinkOpsError, HttpError) as exc:
             return {"ok": False, "summary": "could not cancel the failed job %s (%s); the previous version "

@@ -119,7 +119,7 @@ def run(fm):
         "jobs": [{"id": j.get("jid"), "name": j.get("name"), "state": j.get("state"),
                   "start_time": j.get("start-time")} for j in jobs],
         "scheduler": scheduler,
-        "supports_in_place_rescale": client.supports_resource_requirements and scheduler == "adaptive",
+        "supports_in_place_rescale": client.supports_resource_requirements and str(scheduler).lower() == "adaptive",
     }
     if fm.params["include_config"]:
         cluster["config"] = jm_config

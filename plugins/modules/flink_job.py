@@ -304,6 +304,9 @@ def ensure_running(fm, current):
     client = fm.client
     desired = desired_spec(client, p)
     current_spec = job_spec(client, current["jid"]) if current else None
+    if current_spec is not None:
+        # Compare with the parallelism the job runs at now: it may have been rescaled in place.
+        current_spec["parallelism"] = job_parallelism(client.job(current["jid"]))
     diff_keys = differences(current_spec, desired) if current else None
     before = view(current, current_spec)
     result = {"changed": False, "outcome": "none"}

@@ -127,7 +127,7 @@ def in_place_support(client):
     if not client.supports_resource_requirements:
         return False, "Flink %s has no resource-requirements API (needs 1.18+)" % client.version_string
     scheduler = client.jobmanager_config().get("jobmanager.scheduler", "default")
-    if scheduler != "adaptive":
+    if str(scheduler).strip().lower() != "adaptive":
         return False, "jobmanager.scheduler is %s, not adaptive" % scheduler
     return True, None
 

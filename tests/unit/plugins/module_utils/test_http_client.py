@@ -1,0 +1,230 @@
+"""_http.HttpClient, HttpError and server_message: retries, errors, TLS and auth."""
+from __future__ import annotations
+
+import base64
+import json
+import socket
+
+import pytest
+import requests
+
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError, server_message
+from fake_flink import BASE, connection_error
+
+UNAVAILABLE = (503, {"errors": ["Service temporarily unavailable due to an ongoing leader election."]})
+FLINK_TRACE = (
+    "org.apache.flink.runtime.rest.handler.RestHandlerException: Could not execute application.\n"
+    "\tat org.apache.flink.runtime.webmonitor.handlers.JarRunHandler.lambda$handleRequest$1(JarRunHandler.java:114)\n"
+    "\tat java.base/java.util.concurrent.CompletableFuture.uniHandle(CompletableFuture.java:930)\n"
+    "\t... 7 more\n"
+    "Caused by: java.lang.ClassNotFoundException: com.example.Missing\n"
+    "\tat java.base/java.net.URLClassLoader.findClass(URLClassLoader.java:445)\n")
+
+
+# -- retries ----------------------------------------------------------------------------
+def test_get_is_retried_on_503_until_it_succeeds(flink):
+    flink.on("GET", "/overview", UNAVAILABLE, UNAVAILABLE, {"taskmanagers": 1})
+    sleeps = []
+    http = flink.http(retries=3, sleep=sleeps.append)
+
+    assert http.get("/overview") == {"taskmanagers": 1}
+    assert len(flink.calls_to("GET", "/overview")) == 3
+    assert len(sleeps) == 2
+
+
+def test_get_gives_up_after_the_configured_retries(flink):
+    flink.on("GET", "/overview", UNAVAILABLE)
+    with pytest.raises(HttpError) as info:
+        flink.http(retries=2).get("/overview")
+    assert info.value.status == 503
+    assert len(flink.calls_to("GET", "/overview")) == 3
+
+
+def test_post_is_not_retried_on_503(flink):
+    flink.on("POST", "/jars/x.jar/run", UNAVAILABLE, {"jobid": "0" * 32})
+    with pytest.raises(HttpError) as info:
+        flink.http(retries=3).post("/jars/x.jar/run", json_body={})
+    assert info.value.status == 503
+    assert len(flink.calls_to("POST", "/jars/x.jar/run")) == 1
+
+
+def test_post_is_not_retried_on_connection_error(flink):
+    flink.on("POST", "/jars/x.jar/run", connection_error(), {"jobid": "0" * 32})
+    with pytest.raises(HttpError) as info:
+        flink.http(retries=3).post("/jars/x.jar/run", json_body={})
+    assert info.value.status is None
+    assert len(flink.calls_to("POST", "/jars/x.jar/run")) == 1
+
+
+def test_idempotent_post_is_retried_on_connection_error(flink):
+    flink.on("POST", "/jobs/[0-9a-f]{32}/savepoints", connection_error(), {"request-id": "1" * 32})
+    http = flink.http(retries=3)
+
+    assert http.post("/jobs/%s/savepoints" % ("a" * 32), json_body={}, idempotent=True) == {"request-id": "1" * 32}
+    assert len(flink.calls_to("POST", "/jobs/[0-9a-f]{32}/savepoints")) == 2
+
+
+def test_read_timeout_is_retried_for_get(flink):
+    flink.on("GET", "/config", requests.exceptions.ReadTimeout("read timed out"), {"flink-version": "2.3.0"})
+    assert flink.http(retries=1).get("/config") == {"flink-version": "2.3.0"}
+
+
+def test_500_is_never_retried(flink):
+    flink.on("GET", "/overview", (500, {"errors": ["Internal server error."]}), {"taskmanagers": 1})
+    with pytest.raises(HttpError) as info:
+        flink.http(retries=3).get("/overview")
+    assert info.value.status == 500
+    assert len(flink.calls_to("GET", "/overview")) == 1
+
+
+def test_4xx_is_never_retried(flink):
+    flink.on("GET", "/jobs/overview", (400, {"errors": ["Bad request."]}), {"jobs": []})
+    with pytest.raises(HttpError):
+        flink.http(retries=3).get("/jobs/overview")
+    assert len(flink.calls) == 1
+
+
+def test_retry_after_header_sets_the_delay(flink):
+    flink.on("GET", "/overview", (429, {"errors": ["slow down"]}, {"Retry-After": "7"}), {"taskmanagers": 1})
+    sleeps = []
+    flink.http(retries=1, sleep=sleeps.append).get("/overview")
+    assert sleeps == [7.0]
+
+
+def test_backoff_grows_and_is_capped():
+    http = HttpClient(BASE, backoff=1.0, max_backoff=4.0)
+    for attempt, cap in ((0, 1.0), (1, 2.0), (2, 4.0), (5, 4.0)):
+        delay = http._delay(attempt)
+        assert cap / 2 <= delay <= cap
+
+
+# -- error messages ---------------------------------------------------------------------
+def test_error_names_method_url_status_and_flink_errors_without_stack_frames(flink):
+    flink.on("POST", "/jars/x.jar/run", (400, {"errors": ["Could not execute application.", FLINK_TRACE]}))
+    with pytest.raises(HttpError) as info:
+        flink.http().post("/jars/x.jar/run", json_body={})
+    text = str(info.value)
+
+    assert "POST" in text and BASE + "/jars/x.jar/run" in text and "HTTP 400" in text
+    assert "Could not execute application." in text
+    assert "RestHandlerException" in text and "ClassNotFoundException: com.example.Missing" in text
+    assert "JarRunHandler.java" not in text and "at java.base" not in text and "7 more" not in text
+    assert info.value.to_dict() == {"method": "POST", "url": BASE + "/jars/x.jar/run", "status": 400,
+                                    "message": info.value.server_message}
+
+
+def test_error_body_is_kept_for_callers(flink):
+    flink.on("GET", "/jobs/overview", (404, {"errors": ["Not found"]}))
+    with pytest.raises(HttpError) as info:
+        flink.http().get("/jobs/overview")
+    assert info.value.body == {"errors": ["Not found"]}
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"errors": [{"detail": "compute pool not found"}]}, "compute pool not found"),
+    ({"errors": [{"title": "Forbidden"}]}, "Forbidden"),
+    ({"message": "token expired"}, "token expired"),
+    ({"errors": ["a", "b"]}, "a | b"),
+    ({"unexpected": 1}, '{"unexpected": 1}'),
+])
+def test_server_message_understands_the_usual_error_shapes(body, expected):
+    response = requests.Response()
+    response._content = json.dumps(body).encode()
+    assert server_message(response) == expected
+
+
+def test_server_message_of_a_non_json_body_is_its_text():
+    response = requests.Response()
+    response._content = b"  <html>502 Bad Gateway</html>\n"
+    assert server_message(response) == "<html>502 Bad Gateway</html>"
+
+
+def test_connection_refused_is_an_http_error_without_status_naming_the_url(monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = "http://127.0.0.1:%d" % port
+    http = HttpClient(url, retries=1, timeout=2, sleep=lambda s: None)
+
+    with pytest.raises(HttpError) as info:
+        http.get("/overview")
+    assert info.value.status is None
+    assert url + "/overview" in str(info.value)
+    assert "after 2 attempts" in str(info.value)
+
+
+def test_every_transport_failure_becomes_an_http_error(flink):
+    flink.on("GET", "/overview", requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"))
+    try:
+        flink.http(retries=0).get("/overview")
+        error = None
+    except Exception as exc:
+        error = exc
+    assert isinstance(error, HttpError) and error.status is None
+
+
+# -- TLS and authentication -------------------------------------------------------------
+def test_certificates_are_verified_by_default():
+    assert HttpClient("https://flink.test").session.verify is True
+
+
+def test_ca_path_is_the_bundle_used_to_verify(flink):
+    http = flink.http(ca_path="/etc/pki/flink-ca.pem")
+    http.get("/config")
+    assert http.session.verify == "/etc/pki/flink-ca.pem"
+    assert flink.calls[0].request.req_kwargs["verify"] == "/etc/pki/flink-ca.pem"
+
+
+def test_validate_certs_false_turns_verification_off(flink):
+    http = flink.http(validate_certs=False, ca_path="/etc/pki/flink-ca.pem")
+    http.get("/config")
+    assert flink.calls[0].request.req_kwargs["verify"] is False
+
+
+def test_ca_path_wins_over_requests_ca_bundle_from_the_environment(flink, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/some/other/bundle.pem")
+    flink.http(ca_path="/etc/pki/flink-ca.pem").get("/config")
+    assert flink.calls[0].request.req_kwargs["verify"] == "/etc/pki/flink-ca.pem"
+
+
+def test_validate_certs_false_wins_over_requests_ca_bundle_from_the_environment(flink, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/some/other/bundle.pem")
+    flink.http(validate_certs=False).get("/config")
+    assert flink.calls[0].request.req_kwargs["verify"] is False
+
+
+def test_client_certificate_with_key(flink):
+    http = flink.http(client_cert="/c.pem", client_key="/k.pem")
+    http.get("/config")
+    assert flink.calls[0].request.req_kwargs["cert"] == ("/c.pem", "/k.pem")
+
+
+def test_basic_auth_header(flink):
+    flink.http(username="ops", password="s3cret").get("/config")
+    expected = "Basic " + base64.b64encode(b"ops:s3cret").decode()
+    assert flink.calls[0].request.headers["Authorization"] == expected
+
+
+def test_bearer_token_header(flink):
+    flink.http(token="abc.def").get("/config")
+    assert flink.calls[0].request.headers["Authorization"] == "Bearer abc.def"
+
+
+def test_no_credentials_no_authorization_header(flink):
+    flink.http().get("/config")
+    assert "Authorization" not in flink.calls[0].request.headers
+    assert flink.calls[0].request.headers["Accept"] == "application/json"
+
+
+# -- bodies -----------------------------------------------------------------------------
+def test_empty_body_decodes_to_none(flink):
+    flink.on("PATCH", "/jobs/[0-9a-f]{32}", (202, None))
+    assert flink.http().patch("/jobs/%s" % ("a" * 32), params={"mode": "cancel"}) is None
+
+
+def test_absolute_urls_are_used_as_given():
+    http = HttpClient(BASE + "/")
+    assert http.url("/jobs") == BASE + "/jobs"
+    assert http.url("https://elsewhere.test/x") == "https://elsewhere.test/x"
