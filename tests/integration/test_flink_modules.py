@@ -6,6 +6,7 @@ Every test asserts on what Flink reports afterwards (job ids, states, vertex par
 from __future__ import annotations
 
 import pathlib
+import time
 
 import pytest
 
@@ -81,6 +82,10 @@ def test_savepoint_is_on_disk_check_mode_and_max_age(flink, flink_cluster, test_
     assert sp["location"].startswith(f"file:{tmp_path}/sp/savepoint-")
     assert (pathlib.Path(sp["location"][len("file:"):]) / "_metadata").is_file()
     assert len(sp["trigger_id"]) == 32
+    # Flink's checkpoint statistics are cached for a moment (rest.cache.checkpoint-statistics.timeout).
+    deadline = time.time() + 10
+    while flink.checkpoints(job_id)["latest"]["savepoint"] is None and time.time() < deadline:
+        time.sleep(0.2)
     latest = flink.checkpoints(job_id)["latest"]["savepoint"]
     assert latest["external_path"] == sp["location"]
     assert flink.checkpoints(job_id)["counts"]["completed"] > before["completed"]
