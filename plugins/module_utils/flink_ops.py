@@ -51,6 +51,41 @@ class SavepointTimeout(FlinkOpsError):
     """The savepoint did not finish in time: its outcome is unknown, the job was left alone."""
 
 
+class Journal(object):
+    """The write-ahead record of one upgrade, kept on the controller (RELIABILITY C2.1).
+
+    Written before every side effect (savepoint trigger, submission) so that a run that
+    died half-way (endpoint gone, controller killed) is resumed by the next run from the
+    recorded trigger id or savepoint instead of taking a second savepoint or losing the
+    first. Removed once the new job is verified.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.data = None
+        if path and os.path.exists(path):
+            with open(path) as handle:
+                self.data = json.load(handle)
+
+    def record(self, **fields):
+        self.data = dict(self.data or {}, **fields)
+        self.data["updated"] = time.time()
+        directory = os.path.dirname(self.path)
+        if directory and not os.path.isdir(directory):
+            os.makedirs(directory)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as handle:
+            json.dump(self.data, handle, indent=2, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(tmp, self.path)
+
+    def clear(self):
+        self.data = None
+        if os.path.exists(self.path):
+            os.remove(self.path)
+
+
 # -- input checks ------------------------------------------------------------------------
 def check_savepoint_uri(path, shared_fs=False, what="savepoint directory"):
     """Reject paths that a cluster cannot use safely; return the path unchanged.
@@ -294,12 +329,18 @@ def wait_savepoint(client, job_id, trigger_id, timeout, stop=False, report=None,
 
 
 def take_savepoint(client, job_id, target_directory=None, format_type="CANONICAL", timeout=600,
-                   stop=False, drain=False, trigger_id=None, report=None, clock=None):
-    """Trigger (or resume, with ``trigger_id``) a savepoint; return a result dict."""
+                   stop=False, drain=False, trigger_id=None, report=None, clock=None, on_trigger=None):
+    """Trigger (or resume, with ``trigger_id``) a savepoint; return a result dict.
+
+    ``on_trigger(trigger_id)`` is called before the trigger is sent, so the caller can
+    persist the id first (RELIABILITY A3).
+    """
     started = time.time()
     resumed = bool(trigger_id)
     trigger_id = trigger_id or new_id()
     if not resumed:
+        if on_trigger:
+            on_trigger(trigger_id)
         if stop:
             client.stop_with_savepoint(job_id, trigger_id, target_directory, drain=drain, format_type=format_type)
         else:
@@ -462,19 +503,37 @@ def cancel_and_wait(client, job_id, timeout=120):
 
 def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_directory=None,
                             format_type="CANONICAL", savepoint_timeout=600, start_timeout=300,
-                            require_checkpoint=True, allow_non_restored_state=False, report=None):
+                            require_checkpoint=True, allow_non_restored_state=False, report=None,
+                            journal=None, resume=None):
     """Stop ``old_job_id`` with a savepoint, start ``new_spec`` from it, verify, roll back.
 
     Everything between the stop and the new job's submission is two REST calls, so the
     job is down for as little time as the cluster allows. Returns a result dict; on a
     failed start raises ``FlinkOpsError`` after starting ``old_spec`` again from the same
     savepoint (``details['rolled_back']``).
+
+    With a ``journal``, every step is recorded before it is taken. ``resume`` continues an
+    interrupted run: ``{"trigger_id": ...}`` waits for a savepoint already asked for, and
+    ``{"savepoint": ...}`` skips the stop and starts from a savepoint already taken.
     """
-    savepoint = take_savepoint(client, old_job_id, target_directory, format_type, savepoint_timeout,
-                               stop=True, report=report)
+    resume = resume or {}
+
+    def record(**fields):
+        if journal:
+            journal.record(**fields)
+
+    if resume.get("savepoint"):
+        savepoint = {"location": resume["savepoint"], "trigger_id": resume.get("trigger_id"),
+                     "job_id": old_job_id, "stopped": True, "resumed": True}
+    else:
+        record(phase="savepoint", old_job_id=old_job_id, previous_spec=old_spec, spec=new_spec)
+        savepoint = take_savepoint(client, old_job_id, target_directory, format_type, savepoint_timeout,
+                                   stop=True, report=report, trigger_id=resume.get("trigger_id"),
+                                   on_trigger=lambda trigger_id: record(trigger_id=trigger_id))
     location = savepoint["location"]
     # Chosen before the call: if the answer is lost, the rollback still knows which job to cancel.
     new_job_id = new_id()
+    record(phase="submit", savepoint=location, new_job_id=new_job_id)
     try:
         submit_job(client, new_spec, savepoint_path=location,
                    allow_non_restored_state=allow_non_restored_state, job_id=new_job_id)

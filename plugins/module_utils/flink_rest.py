@@ -184,3 +184,19 @@ class FlinkRestClient(object):
         # caller through the client-chosen job id (see flink_ops.submit_job).
         return self.http.post("/jars/%s/run" % jar_id, json_body=body, idempotent=False,
                               timeout=max(self.http.timeout, 120))
+
+    # -- metrics (diagnostics: flink_metrics_info) ------------------------------------
+    def job_metrics(self, job_id, names):
+        """Job-level metrics, e.g. ``numRestarts``: ``[{"id": ..., "value": "..."}]``."""
+        return _metric_list(self.http.get("/jobs/%s/metrics" % job_id, params={"get": ",".join(names)}))
+
+    def taskmanager_metric_ids(self, tm_id):
+        """The ids of every metric a TaskManager exposes (GC collector names vary by JVM)."""
+        return [m.get("id") for m in _metric_list(self.http.get("/taskmanagers/%s/metrics" % tm_id))]
+
+
+def _metric_list(data):
+    """Flink answers a bare JSON list; the generated specs say ``{"metrics": [...]}``: accept both."""
+    if isinstance(data, dict):
+        data = data.get("metrics")
+    return data if isinstance(data, list) else []

@@ -133,6 +133,15 @@ options:
     description: After a start, also wait for the first completed checkpoint.
     type: bool
     default: true
+  journal:
+    description:
+      - Path of a write-ahead journal on the controller for upgrades. Each step (savepoint trigger id,
+        savepoint location, new job id) is recorded before it is taken, and the file is removed once
+        the new version is verified or the previous one runs again.
+      - If a run dies half-way (endpoint unreachable, controller killed), the next run with the same
+        journal resumes. It waits for the savepoint already triggered, or it starts from the savepoint
+        already taken when the old job is gone. It never takes a second savepoint and never loses the first.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -211,6 +220,14 @@ previous_job_id:
   description: The job id the upgrade replaced.
   returned: when upgraded
   type: str
+previous_spec:
+  description: The spec the replaced job ran (for a rollback with O(spec)).
+  returned: when upgraded
+  type: dict
+resumed:
+  description: How an interrupted upgrade recorded in O(journal) was resumed (C(trigger_id) or C(savepoint)).
+  returned: when a journal was resumed
+  type: dict
 jar_id:
   description: The id of the uploaded jar on the cluster.
   returned: with state=running
@@ -239,10 +256,11 @@ progress:
 """
 
 import os
+import time
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
-    FlinkOpsError, cancel_and_wait, check_savepoint_uri, check_slots, ensure_jar, file_sha256, find_active_job,
+    FlinkOpsError, Journal, cancel_and_wait, check_savepoint_uri, check_slots, ensure_jar, file_sha256, find_active_job,
     jar_display_name, job_parallelism, job_spec, redeploy_from_savepoint, submit_job, take_savepoint,
     wait_running)
 
@@ -310,6 +328,11 @@ def ensure_running(fm, current):
     diff_keys = differences(current_spec, desired) if current else None
     before = view(current, current_spec)
     result = {"changed": False, "outcome": "none"}
+    journal = Journal(p["journal"]) if p["journal"] else None
+    current, current_spec, resume = resume_interrupted(fm, journal, current, current_spec)
+    if resume:
+        diff_keys = diff_keys or ["(resuming an interrupted upgrade)"]
+        result["resumed"] = resume
 
     if current and not diff_keys:
         result.update(job=before, jar_id=current_spec.get("jar_id"), jar_uploaded=False)
@@ -333,7 +356,7 @@ def ensure_running(fm, current):
     if p["allow_non_restored_state"]:
         result["state_dropped"] = "possible"
 
-    if current is None:
+    if current is None and not resume:
         result["outcome"] = "deployed"
         if fm.check_mode:
             result["job"] = after
@@ -346,22 +369,70 @@ def ensure_running(fm, current):
                              parallelism=started["parallelism"])
         return result
 
-    result.update(outcome="upgraded", differences=diff_keys, previous_job_id=current["jid"])
+    old_job_id = current["jid"] if current else journal.data.get("old_job_id")
+    result.update(outcome="upgraded", differences=diff_keys, previous_job_id=old_job_id, previous_spec=current_spec)
     if fm.check_mode:
         result["job"] = after
         return result
     if current_spec is None or not current_spec.get("jar_id"):
         fm.module.warn("job %s was not started by flinkops: if the new version fails, it cannot be "
-                       "restarted automatically (its savepoint will be reported)" % current["jid"])
-    outcome = redeploy_from_savepoint(
-        client, current["jid"], current_spec, desired, target_directory=p["target_directory"],
-        format_type=p["format_type"], savepoint_timeout=p["savepoint_timeout"], start_timeout=p["start_timeout"],
-        require_checkpoint=p["wait_for_checkpoint"], allow_non_restored_state=p["allow_non_restored_state"],
-        report=fm.report)
+                       "restarted automatically (its savepoint will be reported)" % old_job_id)
+    if journal and not resume:
+        journal.record(job=p["name"], started=time.time())
+    try:
+        outcome = redeploy_from_savepoint(
+            client, old_job_id, current_spec, desired, target_directory=p["target_directory"],
+            format_type=p["format_type"], savepoint_timeout=p["savepoint_timeout"],
+            start_timeout=p["start_timeout"], require_checkpoint=p["wait_for_checkpoint"],
+            allow_non_restored_state=p["allow_non_restored_state"], report=fm.report, journal=journal,
+            resume=resume)
+    except FlinkOpsError as exc:
+        if journal and (exc.details.get("rolled_back") or {}).get("ok"):
+            journal.clear()  # the previous version runs again: nothing left to resume
+        raise
+    if journal:
+        journal.clear()
     result.update(savepoint=outcome["savepoint"],
                   job=dict(after, id=outcome["job_id"], restored_from=outcome["restored_from"],
                            parallelism=outcome["parallelism"]))
     return result
+
+
+def resume_interrupted(fm, journal, current, current_spec):
+    """Decide how to continue an upgrade that a previous run left half-way (its journal).
+
+    Returns ``(current, current_spec, resume)``: ``resume`` is None (nothing to resume),
+    ``{"trigger_id": ...}`` (wait for the savepoint already asked for) or ``{"savepoint": ...}``
+    (the old job is gone: start from the savepoint already taken, take no second one).
+    """
+    pending = journal.data if journal and journal.data else None
+    if not pending or pending.get("job") != fm.params["name"]:
+        return current, current_spec, None
+    location, trigger_id = pending.get("savepoint"), pending.get("trigger_id")
+    if current and current["jid"] == pending.get("new_job_id"):
+        # Submitted before the interruption: cancel and start again from the same savepoint, so the
+        # new job goes through the full start gate with a rollback behind it.
+        fm.report("job %s was submitted by an interrupted run: restarting it from %s" % (current["jid"], location))
+        if not fm.check_mode:
+            cancel_and_wait(fm.client, current["jid"])
+        return None, pending.get("previous_spec"), {"savepoint": location, "trigger_id": trigger_id}
+    if current and current["jid"] == pending.get("old_job_id") and not location and trigger_id:
+        fm.report("resuming the wait for savepoint trigger %s of job %s" % (trigger_id, current["jid"]))
+        return current, current_spec, {"trigger_id": trigger_id}
+    if current is None and location:
+        fm.report("job %s is gone after an interrupted upgrade: starting from its savepoint %s"
+                  % (pending.get("old_job_id"), location))
+        return None, pending.get("previous_spec"), {"savepoint": location, "trigger_id": trigger_id}
+    if current is None:
+        raise FlinkOpsError(
+            "an upgrade of %s was interrupted while savepoint trigger %s of job %s was pending, and the job is "
+            "gone: restore it from its latest retained checkpoint, then remove %s"
+            % (fm.params["name"], trigger_id, pending.get("old_job_id"), journal.path), journal=pending)
+    fm.module.warn("ignoring the upgrade journal %s: job %s runs and is not the job it recorded (%s)"
+                   % (journal.path, current["jid"], pending.get("old_job_id")))
+    if not fm.check_mode:
+        journal.clear()
+    return current, current_spec, None
 
 
 def ensure_stopped(fm, current):
@@ -437,6 +508,7 @@ def main():
         savepoint_timeout=dict(type="int", default=600),
         start_timeout=dict(type="int", default=300),
         wait_for_checkpoint=dict(type="bool", default=True),
+        journal=dict(type="path"),
     )
     fm = FlinkModule(spec, supports_check_mode=True, required_if=[("state", "running", ("jar", "spec"), True)],
                      mutually_exclusive=[("jar", "spec")])

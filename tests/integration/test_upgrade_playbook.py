@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import pathlib
 import shutil
+import threading
+import time
 
 import pytest
 
@@ -107,3 +109,50 @@ def test_savepoint_failure_stops_the_play_and_leaves_the_job_running(local_env):
     assert [j["jid"] for j in jobs] == [local_env["v1_job"]], "nothing was cancelled, nothing new started"
     assert api.job(local_env["v1_job"])["state"] == "RUNNING"
     assert running_version(api, local_env["v1_job"]) == "1.0.0"
+
+
+def test_endpoint_lost_after_the_savepoint_then_a_rerun_completes_from_it(local_env, flink_cluster):
+    """Kill the JobManager as soon as the savepoint is recorded: the play fails clearly; once the
+    JobManager is back, a re-run starts the new version from that savepoint and takes no second one."""
+    api, env, base = local_env["api"], local_env["env"], local_env["dir"]
+    journal = base / "manifests" / "local-flink" / f"{JOB}.upgrade-journal.json"
+    killed = threading.Event()
+
+    def kill_when_savepoint_recorded():
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed.is_set():
+            try:
+                if "savepoint" in json.loads(journal.read_text()):
+                    flink_cluster.kill_jobmanager()
+                    killed.set()
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=kill_when_savepoint_recorded, daemon=True)
+    watcher.start()
+    try:
+        first = run_playbook("upgrade_job.yml", "local", None, env)
+        watcher.join(5)
+        assert killed.is_set(), "the JobManager was never killed"
+        assert first.rc != 0
+        recorded = json.loads(journal.read_text())["savepoint"]
+        assert recorded in first.stdout, "the failure names the savepoint that holds the state"
+    finally:
+        killed.set()
+        if not flink_cluster.is_up():
+            flink_cluster.start_jobmanager()
+    savepoints = sorted(p.name for p in (base / "flink" / "savepoints").iterdir())
+    assert len(savepoints) == 1
+
+    second = run_playbook("upgrade_job.yml", "local", None, env)
+    assert second.rc == 0, second.stdout[-3000:]
+    jobs = api.active_jobs(JOB)
+    assert len(jobs) == 1 and running_version(api, jobs[0]["jid"]) == "2.0.0"
+    assert api.restored_path(jobs[0]["jid"]) == recorded
+    assert sorted(p.name for p in (base / "flink" / "savepoints").iterdir()) == savepoints, "no second savepoint"
+    assert not journal.exists()
+
+    third = run_playbook("upgrade_job.yml", "local", None, env)
+    assert third.rc == 0 and third.changed_count() == 0
