@@ -76,6 +76,7 @@ class FakeFlink(object):
         self.slots = {"slots-total": 4, "slots-available": 4, "taskmanagers": 1}
         self.jm_config = {"jobmanager.scheduler": "default", "parallelism.default": "1"}
         self._routes = []
+        self.before_request = None  # callable(call) run before each request is answered
         self._builtin()
         pattern = re.compile(re.escape(BASE) + r"(/.*)?$")
         for method in METHODS:
@@ -119,6 +120,8 @@ class FakeFlink(object):
     def _dispatch(self, request):
         call = Call(request)
         self.calls.append(call)
+        if self.before_request:
+            self.before_request(call)
         for method, rx, answers in self._routes:
             match = rx.match(call.path)
             if method == call.method and match:
