@@ -3,45 +3,15 @@ real Flink, with faults injected. Every assertion on the end state comes from Fl
 from __future__ import annotations
 
 import json
-import pathlib
-import shutil
 import threading
 import time
 
 import pytest
 
-from tests.integration.ansible_run import FlinkApi, run_playbook
+from tests.integration.ansible_run import run_playbook
+from tests.integration.local_inventory import JOB, job_decl, running_version
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-JOB = "stateful-counter"
-
-
-@pytest.fixture
-def local_env(flink_cluster, test_jars, tmp_path):
-    """The `local` inventory pointed at the test cluster, with v1 deployed by deploy_job.yml."""
-    api = FlinkApi(flink_cluster.rest_url)
-    api.cancel_all()
-    jars = tmp_path / "jars"
-    jars.mkdir()
-    for key in ("v1", "v2", "failing"):
-        shutil.copy(test_jars[key], jars / pathlib.Path(test_jars[key]).name)
-    env = {"FLINKOPS_LOCAL_REST_URL": flink_cluster.rest_url, "FLINKOPS_LOCAL_DIR": str(tmp_path),
-           "FLINKOPS_VALIDATION_SECONDS": "8"}
-    res = run_playbook("deploy_job.yml", "local", {"local_job_version": "1.0.0"}, env)
-    assert res.rc == 0, res.stdout[-3000:]
-    jobs = api.active_jobs(JOB)
-    assert len(jobs) == 1
-    yield {"api": api, "env": env, "dir": tmp_path, "v1_job": jobs[0]["jid"]}
-    api.cancel_all()
-
-
-def running_version(api, job_id):
-    return api.get(f"/jobs/{job_id}/config")["execution-config"]["user-config"].get("flinkops.version")
-
-
-def job_decl(jar_dir, jar, version, extra_args=()):
-    return [{"name": JOB, "version": version, "jar": str(jar_dir / "jars" / jar),
-             "args": ["--name", JOB, *extra_args], "parallelism": 2}]
 
 
 def test_upgrade_keeps_state_and_second_runs_change_nothing(local_env):
