@@ -76,12 +76,17 @@ class PlayResult:
 
 
 def run_tasks(tasks: list, endpoint: str, check: bool = False, diff: bool = False, extra_env=None,
-              module_defaults: dict | None = None, timeout: int = 900) -> PlayResult:
-    """Run ``tasks`` in one play on localhost with the flink action group pointed at ``endpoint``."""
-    defaults = {"endpoint": endpoint, "retries": 1}
+              module_defaults: dict | None = None, timeout: int = 900,
+              module_group: str = "group/flinkops.cookbook.flink") -> PlayResult:
+    """Run ``tasks`` in one play on localhost with an action group pointed at ``endpoint``.
+
+    ``module_group`` picks the group (``group/flinkops.cookbook.cmf`` for the CMF modules,
+    whose endpoint option is ``url``)."""
+    key = "url" if module_group.endswith(".cmf") else "endpoint"
+    defaults = {key: endpoint, "retries": 1}
     defaults.update(module_defaults or {})
     play = [{"name": "test", "hosts": "localhost", "gather_facts": False,
-             "module_defaults": {"group/flinkops.cookbook.flink": defaults}, "tasks": tasks}]
+             "module_defaults": {module_group: defaults}, "tasks": tasks}]
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=REPO / "tests" / "output"
                                      if (REPO / "tests" / "output").is_dir() else None) as handle:
         yaml.safe_dump(play, handle, sort_keys=False)
