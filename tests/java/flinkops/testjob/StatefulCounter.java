@@ -23,7 +23,8 @@ import org.apache.flink.util.Collector;
  * <p>Args: --name NAME (default "stateful-counter"), --rate N records/s (default 20),
  * --checkpoint-interval-ms MS (default: cluster configuration), --fail-after-ms MS (each
  * counter subtask throws once it has run that long: a job that starts fine and then
- * keeps restarting, for the post-upgrade validation tests).
+ * keeps restarting, for the post-upgrade validation tests), --count N (a bounded source of N
+ * records: the job FINISHES, as a backfill over a closed range does).
  */
 public class StatefulCounter {
 
@@ -38,12 +39,14 @@ public class StatefulCounter {
         double rate = 20;
         long checkpointInterval = -1;
         long failAfterMs = -1;
+        long count = Long.MAX_VALUE;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--name": name = args[i + 1]; break;
                 case "--rate": rate = Double.parseDouble(args[i + 1]); break;
                 case "--checkpoint-interval-ms": checkpointInterval = Long.parseLong(args[i + 1]); break;
                 case "--fail-after-ms": failAfterMs = Long.parseLong(args[i + 1]); break;
+                case "--count": count = Long.parseLong(args[i + 1]); break;
                 default: throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -54,7 +57,7 @@ public class StatefulCounter {
         }
 
         DataGeneratorSource<Long> source = new DataGeneratorSource<>(
-                index -> index, Long.MAX_VALUE, RateLimiterStrategy.perSecond(rate), Types.LONG);
+                index -> index, count, RateLimiterStrategy.perSecond(rate), Types.LONG);
 
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "source")
                 .uid("source")
