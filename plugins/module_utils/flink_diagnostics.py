@@ -35,6 +35,8 @@ DURATION_VS_TIMEOUT_WARN = 0.8    # slowest duration >= 80 % of the timeout: the
 STATE_GROWTH_WARN_PCT = 50.0      # state size grew by half or more over the retained history
 STATE_GROWTH_MIN_SAMPLES = 3
 HEAP_USED_WARN_PCT = 90.0
+# Findings drawn from checkpoint failure causes: critical only while the failures persist.
+CAUSE_FINDINGS = ("checkpoint_storage", "checkpoint_timeout", "checkpoint_operator")
 SEVERITY_ORDER = {"ok": 0, "info": 1, "warning": 2, "critical": 3}
 
 # Failure messages -> category. Flink's words (CheckpointFailureReason) first, then the
@@ -233,8 +235,13 @@ def vertex_backpressure(client, job_id, vertex, clock):
         try:
             data = client.vertex_backpressure(job_id, vertex["id"]) or {}
         except HttpError as exc:
+            # Flink answers 500 (NoSuchElementException) while a new job has no metrics yet: retry.
+            if exc.status in (None, 500) and not clock.expired():
+                clock.tick()
+                continue
             return {"id": vertex["id"], "name": vertex.get("name"), "status": "error", "level": "unknown",
-                    "error": str(exc)}
+                    "max_ratio": None, "max_busy_ratio": None, "max_idle_ratio": None, "subtasks": 0,
+                    "end_timestamp": None, "error": str(exc)}
         if data.get("status") == "ok" or clock.expired():
             break
         clock.tick()
@@ -401,6 +408,12 @@ def job_findings(job):
             "restarts", "warning" if job.get("state") == "RUNNING" else "critical",
             "The job restarted %s times" % restarts, "numRestarts = %s, state %s" % (restarts, job.get("state")),
             "Read the exception history and follow recipe 7.1 (job stuck in a restart loop)."))
+    if cp.get("consecutive_failures") == 0 and (cp.get("history_window") or {}).get("completed"):
+        # The newest checkpoint completed: failures in the history are past, not persistent.
+        for item in out:
+            if item["code"] in CAUSE_FINDINGS and item["severity"] == "critical":
+                item["severity"] = "warning"
+                item["title"] += " (recovered: the latest checkpoint completed)"
     completed = (cp.get("counts") or {}).get("completed")
     if conf.get("enabled") and job.get("state") == "RUNNING" and not completed:
         out.append(finding("no_completed_checkpoint", "critical" if recent_failures else "info",
