@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -56,9 +57,17 @@ class FlinkModule(object):
         self.messages = []
 
     def report(self, message):
-        """Progress of a long wait: kept for the result and written to the host's log."""
+        """Progress of a long wait: kept for the result, written to the host's log, and
+        appended to the spool of the ``flinkops.cookbook.progress`` callback when it runs."""
         self.messages.append(message)
         self.module.log("flinkops: %s" % message)
+        spool = os.environ.get("FLINKOPS_PROGRESS_DIR")
+        if spool and os.path.isdir(spool):
+            try:
+                with open(os.path.join(spool, "%d.log" % os.getpid()), "a") as handle:
+                    handle.write("[%s] %s\n" % (self.params.get("name") or self.params.get("job_id") or "", message))
+            except (IOError, OSError):
+                pass  # progress is best effort; never fail an operation for it
 
     def run(self, runner):
         """Call ``runner(self)`` -> result dict, and exit or fail with a clear message."""

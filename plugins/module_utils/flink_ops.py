@@ -282,6 +282,7 @@ def wait_savepoint(client, job_id, trigger_id, timeout, stop=False, report=None,
     cause, or ``SavepointTimeout`` when the outcome is still unknown.
     """
     clock = clock or Clock(timeout, interval=0.02, max_interval=1.0)
+    started_at = last_report = clock.now()
     samples = []
     since_ms = since_ms or int(time.time() * 1000) - 1000
     while True:
@@ -312,6 +313,10 @@ def wait_savepoint(client, job_id, trigger_id, timeout, stop=False, report=None,
                 raise FlinkOpsError("savepoint of job %s failed: %s" % (job_id, _first_lines(text, 4)),
                                     trigger_id=trigger_id, failure_cause=_first_lines(text, 12))
         progress = _savepoint_progress(client, job_id)
+        if report and not progress and clock.now() - last_report >= 10:
+            report("savepoint trigger %s of job %s: %s, %ds elapsed"
+                   % (trigger_id, job_id, state or "pending", int(clock.now() - started_at)))
+            last_report = clock.now()
         if progress:
             progress["elapsed_s"] = round(timeout - (clock.deadline - clock.now()), 1)
             if not samples or samples[-1]["acknowledged"] != progress["acknowledged"]:
@@ -319,6 +324,7 @@ def wait_savepoint(client, job_id, trigger_id, timeout, stop=False, report=None,
                 if report:
                     report("savepoint %(id)s of job %(job)s: %(acknowledged)s/%(subtasks)s subtasks, "
                            "%(bytes)s bytes" % dict(progress, job=job_id))
+                    last_report = clock.now()
         if clock.expired():
             raise SavepointTimeout(
                 "savepoint %s of job %s did not finish within %ss; its outcome is unknown, the job "
