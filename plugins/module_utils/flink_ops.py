@@ -36,7 +36,6 @@ LABEL_PREFIX = "flinkops."
 SPEC_LABEL = "flinkops.spec"
 VERSION_LABEL = "flinkops.version"
 STOPPING_SAVEPOINT_RE = re.compile(r"savepoint has been created at:?\s*'?([^\s',]+)", re.IGNORECASE)
-SHARED_FS_SCHEMES = ("s3", "s3a", "s3p", "gs", "abfs", "abfss", "wasb", "wasbs", "hdfs", "oss", "viewfs")
 
 
 class FlinkOpsError(Exception):
@@ -480,11 +479,6 @@ def _label_spec(spec):
     keys = ("name", "version", "jar_sha256", "jar_name", "jar_id", "entry_class", "args", "parallelism",
             "flink_configuration")
     return dict((k, spec.get(k)) for k in keys if spec.get(k) is not None)
-
-
-def slots_used(client, job_id):
-    job = client.job_or_none(job_id)
-    return job_parallelism(job) if job else 0
 
 
 def check_slots(client, needed, freed=0, what="job"):
