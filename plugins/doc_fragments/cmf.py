@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, flinkops.cookbook contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Connection options shared by every module of the flinkops.cookbook.cmf action group.
+    DOCUMENTATION = r"""
+options:
+  url:
+    description:
+      - Base URL of Confluent Manager for Apache Flink (CMF), for example C(https://cmf.example.com:8080),
+        without the C(/cmf/api/v1) path.
+      - Set it once for a play with C(module_defaults) and the action group C(group/flinkops.cookbook.cmf).
+      - Falls back to the E(CMF_URL) environment variable.
+    type: str
+    required: true
+  username:
+    description:
+      - User name for HTTP basic authentication. Falls back to E(CMF_USERNAME).
+    type: str
+  password:
+    description:
+      - Password for HTTP basic authentication. Falls back to E(CMF_PASSWORD).
+    type: str
+  token:
+    description:
+      - 'OAuth bearer token sent as C(Authorization: Bearer <token>). Falls back to E(CMF_TOKEN).'
+      - Mutually exclusive with O(username).
+    type: str
+  client_cert:
+    description: Path to a PEM client certificate for mutual TLS.
+    type: path
+  client_key:
+    description: Path to the PEM private key of O(client_cert), if not inside it.
+    type: path
+  validate_certs:
+    description:
+      - Verify the server's TLS certificate. Only turn this off for a throw-away test endpoint.
+    type: bool
+    default: true
+  ca_path:
+    description: Path to a PEM CA bundle used to verify the server's certificate.
+    type: path
+  request_timeout:
+    description: Seconds to wait for one HTTP response.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times an idempotent request (GET, DELETE, and the create-or-update POST of environments and
+        applications) is retried after a connection error, a timeout or HTTP 429/502/503/504, with capped
+        exponential backoff and jitter. A savepoint trigger is never retried blindly; after a lost answer it
+        is looked up by its name.
+    type: int
+    default: 3
+requirements:
+  - requests
+"""
