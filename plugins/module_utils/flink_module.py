@@ -3,94 +3,29 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """FOR INTERNAL COLLECTION USE ONLY.
 
-What every Flink module shares: the connection argument spec (mirrors the ``flink``
-doc fragment), building the client, and turning exceptions into ``fail_json``.
+The base of every Flink REST module: connection options (the ``flink`` doc fragment,
+``FLINK_REST_*`` environment fallbacks) and a ``FlinkRestClient``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-import os
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
-from ansible_collections.flinkops.cookbook.plugins.module_utils._http import (
-    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, HttpError)
+from ansible_collections.flinkops.cookbook.plugins.module_utils._module import (
+    RestModule, connection_args, merged_spec)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import FlinkOpsError
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import FlinkRestClient
 
-CONNECTION_ARGS = dict(
-    endpoint=dict(type="str", required=True, fallback=(env_fallback, ["FLINK_REST_URL"])),
-    username=dict(type="str", fallback=(env_fallback, ["FLINK_REST_USERNAME"])),
-    password=dict(type="str", no_log=True, fallback=(env_fallback, ["FLINK_REST_PASSWORD"])),
-    token=dict(type="str", no_log=True, fallback=(env_fallback, ["FLINK_REST_TOKEN"])),
-    client_cert=dict(type="path"),
-    client_key=dict(type="path", no_log=False),
-    validate_certs=dict(type="bool", default=True),
-    ca_path=dict(type="path"),
-    request_timeout=dict(type="int", default=30),
-    retries=dict(type="int", default=3),
-)
+CONNECTION_ARGS = connection_args("endpoint", "FLINK_REST")
 
 
 def argument_spec(**extra):
-    spec = copy.deepcopy(CONNECTION_ARGS)
-    spec.update(extra)
-    return spec
+    return merged_spec(CONNECTION_ARGS, extra)
 
 
-class FlinkModule(object):
-    """An AnsibleModule with a Flink client attached (composition, not inheritance)."""
+class FlinkModule(RestModule):
+    API = "Flink REST API"
+    ERRORS = (FlinkOpsError,)
 
-    def __init__(self, argument_spec, **kwargs):
-        mutually_exclusive = list(kwargs.pop("mutually_exclusive", []))
-        mutually_exclusive.append(("username", "token"))
-        self.module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=mutually_exclusive, **kwargs)
-        if not HAS_REQUESTS:
-            self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-        self.params = self.module.params
-        self.check_mode = self.module.check_mode
-        self.client = FlinkRestClient.from_params(self.params)
-        self.messages = []
-
-    def report(self, message):
-        """Progress of a long wait: kept for the result, written to the host's log, and
-        appended to the spool of the ``flinkops.cookbook.progress`` callback when it runs."""
-        self.messages.append(message)
-        self.module.log("flinkops: %s" % message)
-        spool = os.environ.get("FLINKOPS_PROGRESS_DIR")
-        if spool and os.path.isdir(spool):
-            try:
-                with open(os.path.join(spool, "%d.log" % os.getpid()), "a") as handle:
-                    handle.write("[%s] %s\n" % (self.params.get("name") or self.params.get("job_id") or "", message))
-            except (IOError, OSError):
-                pass  # progress is best effort; never fail an operation for it
-
-    def run(self, runner):
-        """Call ``runner(self)`` -> result dict, and exit or fail with a clear message."""
-        try:
-            result = runner(self)
-        except FlinkOpsError as exc:
-            self.module.fail_json(msg=str(exc), progress=self.messages, **_jsonable(exc.details))
-        except HttpError as exc:
-            self.module.fail_json(msg="Flink REST API: %s" % exc, http=exc.to_dict(), progress=self.messages)
-        except Exception as exc:  # pragma: no cover - unexpected bug: keep the trace
-            self.module.fail_json(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
-        else:
-            if self.messages and "progress" not in result:
-                result["progress"] = self.messages
-            self.module.exit_json(**result)
-        finally:
-            self.client.http.close()
-
-
-def _jsonable(details):
-    out = {}
-    for key, value in (details or {}).items():
-        if key in ("msg", "changed", "failed"):
-            key = "detail_" + key
-        out[key] = value
-    return out
+    def make_client(self, params):
+        return FlinkRestClient.from_params(params)

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, flinkops.cookbook contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""FOR INTERNAL COLLECTION USE ONLY.
+
+What every REST module shares, whatever the API (Flink, CMF): the connection argument
+spec with environment fallbacks, an AnsibleModule with a client attached (composition,
+not inheritance), progress reports for the ``flinkops.cookbook.progress`` callback, and
+one place that turns exceptions into ``fail_json`` with the server's message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import (
+    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, HttpError)
+
+
+def connection_args(url_option, env_prefix):
+    """The connection options (mirrored by the doc fragments), with ``<PREFIX>_*`` env fallbacks."""
+    return {
+        url_option: dict(type="str", required=True, fallback=(env_fallback, ["%s_URL" % env_prefix])),
+        "username": dict(type="str", fallback=(env_fallback, ["%s_USERNAME" % env_prefix])),
+        "password": dict(type="str", no_log=True, fallback=(env_fallback, ["%s_PASSWORD" % env_prefix])),
+        "token": dict(type="str", no_log=True, fallback=(env_fallback, ["%s_TOKEN" % env_prefix])),
+        "client_cert": dict(type="path"),
+        "client_key": dict(type="path", no_log=False),
+        "validate_certs": dict(type="bool", default=True),
+        "ca_path": dict(type="path"),
+        "request_timeout": dict(type="int", default=30),
+        "retries": dict(type="int", default=3),
+    }
+
+
+def merged_spec(connection, extra):
+    spec = copy.deepcopy(connection)
+    spec.update(extra)
+    return spec
+
+
+class RestModule(object):
+    """Subclasses set ``API`` (for messages), ``ERRORS`` (operation errors carrying
+    ``details``) and ``make_client(params)``."""
+
+    API = "REST API"
+    ERRORS = ()
+
+    def __init__(self, argument_spec, **kwargs):
+        mutually_exclusive = list(kwargs.pop("mutually_exclusive", []))
+        mutually_exclusive.append(("username", "token"))
+        self.module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=mutually_exclusive, **kwargs)
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.client = self.make_client(self.params)
+        self.messages = []
+
+    def make_client(self, params):
+        raise NotImplementedError
+
+    def report(self, message):
+        """Progress of a long wait: kept for the result, written to the host's log, and
+        appended to the spool of the ``flinkops.cookbook.progress`` callback when it runs."""
+        self.messages.append(message)
+        self.module.log("flinkops: %s" % message)
+        spool = os.environ.get("FLINKOPS_PROGRESS_DIR")
+        if spool and os.path.isdir(spool):
+            try:
+                with open(os.path.join(spool, "%d.log" % os.getpid()), "a") as handle:
+                    handle.write("[%s] %s\n" % (self.params.get("name") or self.params.get("job_id") or "", message))
+            except (IOError, OSError):
+                pass  # progress is best effort; never fail an operation for it
+
+    def run(self, runner):
+        """Call ``runner(self)`` -> result dict, and exit or fail with a clear message."""
+        try:
+            result = runner(self)
+        except self.ERRORS as exc:
+            self.module.fail_json(msg=str(exc), progress=self.messages, **_jsonable(exc.details))
+        except HttpError as exc:
+            self.module.fail_json(msg="%s: %s" % (self.API, exc), http=exc.to_dict(), progress=self.messages)
+        except Exception as exc:  # pragma: no cover - unexpected bug: keep the trace
+            self.module.fail_json(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
+        else:
+            if self.messages and "progress" not in result:
+                result["progress"] = self.messages
+            if not self.module._diff:
+                result.pop("diff", None)
+            self.module.exit_json(**result)
+        finally:
+            self.client.http.close()
+
+
+def _jsonable(details):
+    out = {}
+    for key, value in (details or {}).items():
+        if key in ("msg", "changed", "failed"):
+            key = "detail_" + key
+        out[key] = value
+    return out
