@@ -277,3 +277,86 @@ def resolve_savepoint(client, env, app, name=None, path=None):
                        % (name, status.get("state")), savepoint=sp)
     where = "detached savepoint" if detached else "savepoint"
     return status.get("path") or sp["spec"]["path"], "%s %s" % (where, name)
+
+
+# -- resources with metadata and spec (compute pools, catalogs, databases, secrets, statements) ---
+def resource_body(kind, name, spec, metadata=None):
+    """A CMF resource as sent in a create or update (``metadata.name`` always set)."""
+    from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import API_VERSION
+
+    meta = dict((k, v) for k, v in (metadata or {}).items() if v is not None)
+    meta["name"] = name
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": meta, "spec": spec}
+
+
+def user_metadata(labels=None, annotations=None):
+    """``labels`` and ``annotations`` the user set (values as strings; None when unset)."""
+    meta = {}
+    for key, value in (("labels", labels), ("annotations", annotations)):
+        if value is not None:
+            meta[key] = dict((str(k), str(v)) for k, v in value.items())
+    return meta
+
+
+def kept_metadata(current):
+    """The user-settable part of a resource's current metadata (labels, annotations)."""
+    meta = (current or {}).get("metadata") or {}
+    return dict((k, copy.deepcopy(meta[k])) for k in ("labels", "annotations") if meta.get(k))
+
+
+def plan_resource(current, spec, metadata, write_only=False):
+    """Compare a resource with what the user set.
+
+    Returns ``(differences, new_spec, new_metadata)``: the dotted paths that differ (only keys
+    the user set; server-set fields never count), the spec to write (``spec`` laid over the
+    current one) and the metadata to write. ``write_only``: the spec cannot be read back (a
+    secret), so it is not compared; the caller decides (``update_secrets``).
+    """
+    if current is None:
+        return ["(created)"], copy.deepcopy(spec), dict(metadata)
+    current_spec = current.get("spec") or {}
+    found = [] if write_only else differences(current_spec, spec)
+    found += ["metadata." + k for k in differences((current.get("metadata") or {}), metadata)]
+    new_spec = copy.deepcopy(spec) if write_only else merge(current_spec, spec)
+    return found, new_spec, merge(kept_metadata(current), metadata)
+
+
+def resource_view(obj, hidden=("uid",)):
+    """A resource for diffs: metadata without server-set fields, spec, no status."""
+    if obj is None:
+        return {}
+    meta = dict((k, v) for k, v in ((obj.get("metadata") or {}).items())
+                if k not in hidden and k not in ("creationTimestamp", "updateTimestamp"))
+    return {"metadata": meta, "spec": copy.deepcopy(obj.get("spec") or {})}
+
+
+def phase(obj):
+    return ((obj or {}).get("status") or {}).get("phase")
+
+
+def wait_phase(read, what, want, failed, timeout, report=None, clock=None):
+    """Poll ``read()`` until its ``status.phase`` is in ``want``; a phase in ``failed`` raises.
+
+    Returns ``(object, phases seen)``; raises CmfError (failed, ``object`` in details) or CmfTimeout.
+    """
+    clock = clock or Clock(timeout, interval=0.1, max_interval=2.0)
+    seen = []
+    while True:
+        obj = read()
+        now = phase(obj) if obj else "ABSENT"
+        if not seen or seen[-1] != now:
+            seen.append(now)
+            if report:
+                report("%s: %s" % (what, now))
+        if obj is None:
+            raise CmfError("%s disappeared while waiting for %s" % (what, "/".join(want)), phases=seen)
+        if now in want:
+            return obj, seen
+        if now in failed:
+            detail = ((obj.get("status") or {}).get("detail") or "").strip()
+            raise CmfError("%s is %s, not %s%s" % (what, now, "/".join(want), ": %s" % detail if detail else ""),
+                           phases=seen, resource=obj)
+        if clock.expired():
+            raise CmfTimeout("%s is still %s, not %s, after %ss: the outcome is unknown"
+                             % (what, now, "/".join(want), timeout), phases=seen, resource=obj)
+        clock.tick()

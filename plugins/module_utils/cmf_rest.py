@@ -269,17 +269,120 @@ class CmfRestClient(object):
         return self.delete_quiet("%s/detached-savepoints/%s" % (API, _q(name)))
 
     # -- SQL resources: compute pools, statements, catalogs, secrets -------------------------------
+    # Creates are plain POSTs (409 when the name exists), so they are never retried blindly;
+    # updates are PUTs of the whole object and deletes are DELETEs: both safe to repeat.
+    def _env_path(self, env, kind, name=None):
+        path = "%s/environments/%s/%s" % (API, _q(env), kind)
+        return path if name is None else "%s/%s" % (path, _q(name))
+
     def list_compute_pools(self, env):
-        return self.list_all("%s/environments/%s/compute-pools" % (API, _q(env)))
+        return self.list_all(self._env_path(env, "compute-pools"))
 
     def get_compute_pool(self, env, name):
-        return self.get_or_none("%s/environments/%s/compute-pools/%s" % (API, _q(env), _q(name)))
+        return self.get_or_none(self._env_path(env, "compute-pools", name))
+
+    def create_compute_pool(self, env, body):
+        return self.http.post(self._env_path(env, "compute-pools"), json_body=body)
+
+    def update_compute_pool(self, env, name, body):
+        return self.http.put(self._env_path(env, "compute-pools", name), json_body=body)
+
+    def delete_compute_pool(self, env, name):
+        return self.delete_quiet(self._env_path(env, "compute-pools", name))
 
     def list_statements(self, env):
-        return self.list_all("%s/environments/%s/statements" % (API, _q(env)))
+        return self.list_all(self._env_path(env, "statements"))
+
+    def get_statement(self, env, name):
+        return self.get_or_none(self._env_path(env, "statements", name))
+
+    def create_statement(self, env, body):
+        return self.http.post(self._env_path(env, "statements"), json_body=body)
+
+    def update_statement(self, env, name, body):
+        return self.http.put(self._env_path(env, "statements", name), json_body=body)
+
+    def delete_statement(self, env, name):
+        return self.delete_quiet(self._env_path(env, "statements", name))
+
+    def statement_exceptions(self, env, name):
+        """The last (up to 10) exceptions of a statement, newest first as CMF sends them."""
+        data = self.get_or_none(self._env_path(env, "statements", name) + "/exceptions") or {}
+        return data.get("data") or []
 
     def list_catalogs(self):
         return self.list_all(API + "/catalogs/kafka")
 
+    def get_catalog(self, name):
+        return self.get_or_none("%s/catalogs/kafka/%s" % (API, _q(name)))
+
+    def create_catalog(self, body):
+        return self.http.post(API + "/catalogs/kafka", json_body=body)
+
+    def update_catalog(self, name, body):
+        return self.http.put("%s/catalogs/kafka/%s" % (API, _q(name)), json_body=body)
+
+    def delete_catalog(self, name):
+        return self.delete_quiet("%s/catalogs/kafka/%s" % (API, _q(name)))
+
+    def list_databases(self, catalog):
+        return self.list_all("%s/catalogs/kafka/%s/databases" % (API, _q(catalog)))
+
+    def get_database(self, catalog, name):
+        return self.get_or_none("%s/catalogs/kafka/%s/databases/%s" % (API, _q(catalog), _q(name)))
+
+    def create_database(self, catalog, body):
+        return self.http.post("%s/catalogs/kafka/%s/databases" % (API, _q(catalog)), json_body=body)
+
+    def update_database(self, catalog, name, body):
+        return self.http.put("%s/catalogs/kafka/%s/databases/%s" % (API, _q(catalog), _q(name)), json_body=body)
+
+    def delete_database(self, catalog, name):
+        return self.delete_quiet("%s/catalogs/kafka/%s/databases/%s" % (API, _q(catalog), _q(name)))
+
     def list_secrets(self):
         return self.list_all(API + "/secrets")
+
+    def get_secret(self, name):
+        return self.get_or_none("%s/secrets/%s" % (API, _q(name)))
+
+    def create_secret(self, body):
+        return self.http.post(API + "/secrets", json_body=body)
+
+    def update_secret(self, name, body):
+        return self.http.put("%s/secrets/%s" % (API, _q(name)), json_body=body)
+
+    def delete_secret(self, name):
+        return self.delete_quiet("%s/secrets/%s" % (API, _q(name)))
+
+    def list_secret_mappings(self, env):
+        return self.list_all(self._env_path(env, "secret-mappings"))
+
+    def get_secret_mapping(self, env, name):
+        return self.get_or_none(self._env_path(env, "secret-mappings", name))
+
+    def create_secret_mapping(self, env, body):
+        return self.http.post(self._env_path(env, "secret-mappings"), json_body=body)
+
+    def update_secret_mapping(self, env, name, body):
+        return self.http.put(self._env_path(env, "secret-mappings", name), json_body=body)
+
+    def delete_secret_mapping(self, env, name):
+        return self.delete_quiet(self._env_path(env, "secret-mappings", name))
+
+    # -- system --------------------------------------------------------------------------------
+    def list_kubernetes_clusters(self):
+        """Registered Kubernetes clusters (CMF 2.3+), or None when the server has no such endpoint."""
+        try:
+            return self.list_all(API + "/kubernetes-clusters")
+        except HttpError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def get_kubernetes_cluster(self, name):
+        return self.get_or_none("%s/kubernetes-clusters/%s" % (API, _q(name)))
+
+    def resource_information(self):
+        """Resource counts and usage (CMF 2.2+), or None when the server has no such endpoint."""
+        return self.get_or_none(API + "/resource-information")

@@ -303,7 +303,9 @@ def apply_and_wait(cm, spec, metadata, want, previous_jid, known_events):
     if not p["wait"]:
         return client.get_application(p["environment"], p["name"])
     stable = p["stable_seconds"] if want == "RUNNING" else 0
-    app = wait_application(client, p["environment"], p["name"], want, p["wait_timeout"], previous_job_id=previous_jid,
+    # A suspend starts no new deployment (no new job id): only a start waits for a fresh one.
+    fresh_from = previous_jid if want == "RUNNING" else None
+    app = wait_application(client, p["environment"], p["name"], want, p["wait_timeout"], previous_job_id=fresh_from,
                            stable_seconds=stable, since=known_events, report=cm.report)[0]
     return app
 

@@ -41,6 +41,12 @@ Failure injection (``cmf.inject(kind, **kw)``), each consumed once unless ``coun
 * ``status``            answer ``status`` (409, 500, 503...) to the next ``count`` requests
   matching ``method`` and ``path`` (a regex), with CMF's error body and ``message``.
 * ``slow``              delay the next ``count`` matching responses by ``seconds``.
+* ``statement_failed``  the next statement(s) created or resumed (``statement``: a name, any
+  when None) go PENDING, then FAILED, with a StatementException carrying ``message``.
+
+Statements are PENDING for ``start_delay`` seconds after a create or a resume, then RUNNING
+(or FAILED, injected); ``spec.stopped: true`` makes them STOPPED. Secret mappings and Kafka
+databases are CRUD; a secret's ``status.environments`` lists the environments that map it.
 """
 from __future__ import annotations
 
@@ -187,6 +193,9 @@ class FakeCMF:
         self.statements: dict = {}           # (env, name) -> statement
         self.catalogs: dict = {}             # name -> kafka catalog
         self.secrets: dict = {}              # name -> secret
+        self.mappings: dict = {}             # (env, name) -> environment secret mapping
+        self.databases: dict = {}            # (catalog, name) -> kafka database
+        self.k8s_clusters: dict = {}         # name -> registered Kubernetes cluster (CMF 2.3)
         self._server = None
         self._thread = None
         self._templates = self._compile_templates()
@@ -250,7 +259,7 @@ class FakeCMF:
 
     # -- failure injection -------------------------------------------------------------------
     def inject(self, kind: str, count: int | None = 1, **kw):
-        kinds = ("savepoint_failed", "app_failed", "status", "slow")
+        kinds = ("savepoint_failed", "app_failed", "status", "slow", "statement_failed")
         if kind not in kinds:
             raise ValueError("unknown injection %r (one of %s)" % (kind, ", ".join(kinds)))
         if kind == "app_failed" and kw.get("match") and "count" not in kw and count == 1:
@@ -454,6 +463,20 @@ class FakeCMF:
             ("GET", API + "/secrets/{secretName}", self.get_secret),
             ("PUT", API + "/secrets/{secretName}", self.put_secret),
             ("DELETE", API + "/secrets/{secretName}", self.delete_secret),
+            ("GET", env + "/secret-mappings", self.list_mappings),
+            ("POST", env + "/secret-mappings", self.post_mapping),
+            ("GET", env + "/secret-mappings/{name}", self.get_mapping),
+            ("PUT", env + "/secret-mappings/{name}", self.put_mapping),
+            ("DELETE", env + "/secret-mappings/{name}", self.delete_mapping),
+            ("GET", API + "/catalogs/kafka/{catName}/databases", self.list_databases),
+            ("POST", API + "/catalogs/kafka/{catName}/databases", self.post_database),
+            ("GET", API + "/catalogs/kafka/{catName}/databases/{dbName}", self.get_database),
+            ("PUT", API + "/catalogs/kafka/{catName}/databases/{dbName}", self.put_database),
+            ("DELETE", API + "/catalogs/kafka/{catName}/databases/{dbName}", self.delete_database),
+            ("GET", env + "/statements/{stmtName}/exceptions", self.get_statement_exceptions),
+            ("GET", API + "/kubernetes-clusters", self.list_k8s_clusters),
+            ("GET", API + "/kubernetes-clusters/{kubernetesClusterName}", self.get_k8s_cluster),
+            ("GET", API + "/resource-information", self.get_resource_information),
         ]
         out = []
         for method, template, handler in routes:
@@ -958,11 +981,35 @@ class FakeCMF:
         return self._delete(self.pools, (envName, computePoolName), "ComputePool", computePoolName)
 
     def _statement_status(self, obj):
-        return {"phase": "STOPPED" if obj["spec"].get("stopped") else "RUNNING", "detail": ""}
+        previous = obj.get("status") or {}
+        if obj["spec"].get("stopped"):
+            return {"phase": "STOPPED", "detail": "Statement was stopped."}
+        if previous.get("phase") in (None, "STOPPED", "FAILED"):
+            # created, resumed or restarted: a new deployment
+            name = obj["metadata"]["name"]
+            failure = self._take("statement_failed", lambda inj: inj.kw.get("statement") in (None, name))
+            obj["_t0"] = time.time()
+            obj["_fail"] = (failure.kw.get("message") or "org.apache.flink.table.api.ValidationException: "
+                            "Table 'orders' not found") if failure else None
+            return {"phase": "PENDING", "detail": "Statement is being deployed."}
+        return previous
+
+    def _statement_view(self, obj):
+        status = obj["status"]
+        if status.get("phase") == "PENDING" and time.time() - obj.get("_t0", 0) >= self.start_delay:
+            if obj.get("_fail"):
+                status.update(phase="FAILED", detail=obj["_fail"].splitlines()[0])
+                obj.setdefault("_exceptions", []).insert(0, {
+                    "apiVersion": "cmf.confluent.io/v1", "kind": "StatementException",
+                    "name": "exception-%d" % (len(obj.get("_exceptions", [])) + 1),
+                    "message": obj["_fail"], "timestamp": now_iso()})
+            else:
+                status.update(phase="RUNNING", detail="Statement is running.")
+        return dict((k, copy.deepcopy(v)) for k, v in obj.items() if not k.startswith("_"))
 
     def list_statements(self, envName, query, **_):
         self._env(envName)
-        items = [copy.deepcopy(v) for (e, _key), v in sorted(self.statements.items()) if e == envName]
+        items = [self._statement_view(v) for (e, _key), v in sorted(self.statements.items()) if e == envName]
         return 200, self._page(items, query)
 
     def post_statement(self, envName, data, **_):
@@ -970,19 +1017,118 @@ class FakeCMF:
         pool = (data.get("spec") or {}).get("computePoolName")
         if (envName, pool) not in self.pools:
             raise CmfHttpError(422, "ComputePool '%s' does not exist in Environment '%s'." % (pool, envName))
-        return self._create(self.statements, lambda n: (envName, n), "Statement", data, self._statement_status)
+        self._create(self.statements, lambda n: (envName, n), "Statement", data, self._statement_status)
+        return 200, self._statement_view(self.statements[(envName, data["metadata"]["name"])])
+
+    def _stmt(self, envName, stmtName):
+        self._env(envName)
+        obj = self.statements.get((envName, stmtName))
+        if obj is None:
+            raise CmfHttpError(404, "Statement '%s' not found." % stmtName)
+        return obj
 
     def get_statement(self, envName, stmtName, **_):
-        self._env(envName)
-        return self._get(self.statements, (envName, stmtName), "Statement", stmtName)
+        return 200, self._statement_view(self._stmt(envName, stmtName))
 
     def put_statement(self, envName, stmtName, data, **_):
-        self._env(envName)
-        return self._update(self.statements, (envName, stmtName), "Statement", stmtName, data, self._statement_status)
+        obj = self._stmt(envName, stmtName)
+        if (data.get("spec") or {}).get("statement") != obj["spec"].get("statement"):
+            raise CmfHttpError(422, "The SQL of Statement '%s' cannot be changed." % stmtName)
+        self._update(self.statements, (envName, stmtName), "Statement", stmtName, data, self._statement_status)
+        return 200, self._statement_view(obj)
 
     def delete_statement(self, envName, stmtName, **_):
         self._env(envName)
         return self._delete(self.statements, (envName, stmtName), "Statement", stmtName)
+
+    def get_statement_exceptions(self, envName, stmtName, **_):
+        obj = self._stmt(envName, stmtName)
+        self._statement_view(obj)
+        return 200, {"apiVersion": "cmf.confluent.io/v1", "kind": "StatementExceptionList",
+                     "data": copy.deepcopy(obj.get("_exceptions", [])[:10])}
+
+    # secret mappings: spec.secretName is writeOnly in the contract, so no response carries it
+    def _mapping_view(self, obj):
+        return dict((k, copy.deepcopy(v)) for k, v in obj.items() if k != "spec")
+
+    def list_mappings(self, envName, query, **_):
+        self._env(envName)
+        items = [self._mapping_view(v) for (e, _key), v in sorted(self.mappings.items()) if e == envName]
+        return 200, self._page(items, query)
+
+    def post_mapping(self, envName, data, **_):
+        self._env(envName)
+        secret = (data.get("spec") or {}).get("secretName")
+        if secret not in self.secrets:
+            raise CmfHttpError(404, "Secret '%s' not found." % secret)
+        self._create(self.mappings, lambda n: (envName, n), "EnvironmentSecretMapping", data)
+        return 200, self._mapping_view(self.mappings[(envName, data["metadata"]["name"])])
+
+    def get_mapping(self, envName, name, **_):
+        self._env(envName)
+        self._get(self.mappings, (envName, name), "EnvironmentSecretMapping", name)
+        return 200, self._mapping_view(self.mappings[(envName, name)])
+
+    def put_mapping(self, envName, name, data, **_):
+        self._env(envName)
+        if (data.get("spec") or {}).get("secretName") not in self.secrets:
+            raise CmfHttpError(400, "Secret '%s' not found." % (data.get("spec") or {}).get("secretName"))
+        self._update(self.mappings, (envName, name), "EnvironmentSecretMapping", name, data)
+        return 200, self._mapping_view(self.mappings[(envName, name)])
+
+    def delete_mapping(self, envName, name, **_):
+        self._env(envName)
+        return self._delete(self.mappings, (envName, name), "EnvironmentSecretMapping", name)
+
+    # kafka databases
+    def _catalog(self, catName):
+        if catName not in self.catalogs:
+            raise CmfHttpError(404, "KafkaCatalog '%s' not found." % catName)
+
+    def _db_status(self, obj):
+        return {"environmentsWithAccess": list(obj["spec"].get("ddlEnvironments") or [])}
+
+    def list_databases(self, catName, query, **_):
+        self._catalog(catName)
+        items = [copy.deepcopy(v) for (c, _key), v in sorted(self.databases.items()) if c == catName]
+        return 200, self._page(items, query)
+
+    def post_database(self, catName, data, **_):
+        self._catalog(catName)
+        return self._create(self.databases, lambda n: (catName, n), "KafkaDatabase", data, self._db_status)
+
+    def get_database(self, catName, dbName, **_):
+        self._catalog(catName)
+        return self._get(self.databases, (catName, dbName), "KafkaDatabase", dbName)
+
+    def put_database(self, catName, dbName, data, **_):
+        self._catalog(catName)
+        return self._update(self.databases, (catName, dbName), "KafkaDatabase", dbName, data, self._db_status)
+
+    def delete_database(self, catName, dbName, **_):
+        self._catalog(catName)
+        return self._delete(self.databases, (catName, dbName), "KafkaDatabase", dbName)
+
+    # kubernetes clusters and resource information
+    def add_k8s_cluster(self, name, state="CONNECTED", version="v1.30.2"):
+        """Test helper: a registered Kubernetes cluster."""
+        with self.lock:
+            self.k8s_clusters[name] = {
+                "apiVersion": "cmf.confluent.io/v1", "kind": "KubernetesCluster", "metadata": self._meta(name),
+                "spec": {"lifecycleState": "ACTIVE"},
+                "status": {"state": state, "lastHeartbeatTimestamp": now_iso(), "kubernetesVersion": version}}
+
+    def list_k8s_clusters(self, query, **_):
+        return 200, self._page([copy.deepcopy(v) for _k, v in sorted(self.k8s_clusters.items())], query)
+
+    def get_k8s_cluster(self, kubernetesClusterName, **_):
+        return self._get(self.k8s_clusters, kubernetesClusterName, "KubernetesCluster", kubernetesClusterName)
+
+    def get_resource_information(self, **_):
+        return 200, {"status": {"resources": {
+            "environments": len(self.envs), "computePools": len(self.pools), "secrets": len(self.secrets),
+            "catalogs": len(self.catalogs), "savepoints": sum(len(v) for v in self.savepoints.values()),
+            "detachedSavepoints": len(self.detached)}}}
 
     def list_catalogs(self, query, **_):
         return 200, self._page([copy.deepcopy(v) for _key, v in sorted(self.catalogs.items())], query)
@@ -997,16 +1143,25 @@ class FakeCMF:
         return self._update(self.catalogs, catName, "KafkaCatalog", catName, data)
 
     def delete_catalog(self, catName, **_):
-        return self._delete(self.catalogs, catName, "KafkaCatalog", catName)
+        result = self._delete(self.catalogs, catName, "KafkaCatalog", catName)
+        for key in [k for k in self.databases if k[0] == catName]:
+            del self.databases[key]
+        return result
 
-    @staticmethod
-    def _secret_view(obj):
+    def _secret_view(self, obj):
         view = copy.deepcopy(obj)
         # CMF never returns secret values (SecretSpec is writeOnly, see ERRATA)
         view["spec"] = {}
         view.pop("_version", None)
-        view["status"] = {"version": str(obj.get("_version", 1)), "environments": []}
+        name = obj["metadata"]["name"]
+        envs = sorted(set(e for (e, _m), m in self.mappings.items() if (m.get("spec") or {}).get("secretName") == name))
+        view["status"] = {"version": str(obj.get("_version", 1)), "environments": envs}
         return view
+
+    def secret_data(self, name):
+        """Test oracle: the values a secret holds (CMF never returns them)."""
+        with self.lock:
+            return copy.deepcopy((self.secrets.get(name) or {}).get("spec", {}).get("data"))
 
     def list_secrets(self, query, **_):
         return 200, self._page([self._secret_view(v) for _key, v in sorted(self.secrets.items())], query)
