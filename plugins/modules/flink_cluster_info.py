@@ -24,6 +24,10 @@ options:
     description: Also return the JobManager configuration (secrets in it are masked by Flink).
     type: bool
     default: false
+  include_jars:
+    description: Also return the jars uploaded to the cluster (the ones jobs can be started from again).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -91,6 +95,10 @@ cluster:
     config:
       description: JobManager configuration as a dict (with O(include_config=true) only).
       type: dict
+    jars:
+      description: Uploaded jars with C(id), C(name) and C(uploaded) time (with O(include_jars=true) only).
+      type: list
+      elements: dict
 """
 
 from collections import Counter
@@ -123,11 +131,15 @@ def run(fm):
     }
     if fm.params["include_config"]:
         cluster["config"] = jm_config
+    if fm.params["include_jars"]:
+        cluster["jars"] = [{"id": j.get("id"), "name": j.get("name"), "uploaded": j.get("uploaded")}
+                           for j in client.jars()]
     return {"changed": False, "cluster": cluster}
 
 
 def main():
-    fm = FlinkModule(argument_spec(include_config=dict(type="bool", default=False)), supports_check_mode=True)
+    fm = FlinkModule(argument_spec(include_config=dict(type="bool", default=False),
+                                   include_jars=dict(type="bool", default=False)), supports_check_mode=True)
     fm.run(run)
 
 
