@@ -24,6 +24,7 @@ __metaclass__ = type
 
 import json
 import random
+import re
 import time
 
 try:
@@ -99,8 +100,27 @@ def _trim_trace(text):
     return " / ".join(kept[:6])
 
 
+def parse_version(text):
+    """A server's version string as a comparable tuple: '2.3.1' -> (2, 3, 1); unknown parts are 0."""
+    nums = []
+    for part in re.split(r"[.\-+]", str(text or ""))[:3]:
+        nums.append(int(part) if part.isdigit() else 0)
+    while len(nums) < 3:
+        nums.append(0)
+    return tuple(nums)
+
+
 class HttpClient(object):
     """A small session wrapper: base URL, auth, TLS, timeouts, retries."""
+
+    @classmethod
+    def from_params(cls, params, url_key, **kwargs):
+        """Built from a module's connection options (see module_utils/_module.connection_args)."""
+        return cls(params[url_key], username=params.get("username"), password=params.get("password"),
+                   token=params.get("token"), client_cert=params.get("client_cert"),
+                   client_key=params.get("client_key"), validate_certs=params.get("validate_certs", True),
+                   ca_path=params.get("ca_path"), timeout=params.get("request_timeout", 30),
+                   retries=params.get("retries", 3), **kwargs)
 
     def __init__(self, base_url, username=None, password=None, token=None,
                  client_cert=None, client_key=None, validate_certs=True, ca_path=None,

@@ -23,9 +23,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 
-from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError, parse_version
 
 API = "/cmf/api/v1"
 API_ALPHA = "/cmf/api/v1alpha1"
@@ -47,16 +46,6 @@ class CmfUnsupported(CmfError):
     """The CMF server is too old for the operation."""
 
 
-def parse_version(text):
-    """'2.3.1' -> (2, 3, 1); unknown parts become 0."""
-    nums = []
-    for part in re.split(r"[.\-+]", str(text or ""))[:3]:
-        nums.append(int(part) if part.isdigit() else 0)
-    while len(nums) < 3:
-        nums.append(0)
-    return tuple(nums)
-
-
 def _q(name):
     """A path segment (CMF names are DNS labels; anything else is refused by CMF itself)."""
     text = str(name)
@@ -74,12 +63,7 @@ class CmfRestClient(object):
 
     @classmethod
     def from_params(cls, params, **kwargs):
-        return cls(HttpClient(
-            params["url"], username=params.get("username"), password=params.get("password"),
-            token=params.get("token"), client_cert=params.get("client_cert"),
-            client_key=params.get("client_key"), validate_certs=params.get("validate_certs", True),
-            ca_path=params.get("ca_path"), timeout=params.get("request_timeout", 30),
-            retries=params.get("retries", 3), **kwargs))
+        return cls(HttpClient.from_params(params, "url", **kwargs))
 
     # -- plumbing ----------------------------------------------------------------------------
     def get_or_none(self, path, params=None):

@@ -20,7 +20,8 @@ import os
 import re
 import uuid
 
-from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import (
+    HttpClient, HttpError, parse_version)
 
 TERMINAL_STATES = frozenset(("FINISHED", "CANCELED", "FAILED"))
 # States in which a job still holds (or is about to hold) its slots and its name.
@@ -34,16 +35,6 @@ def new_id():
     return uuid.uuid4().hex
 
 
-def parse_version(text):
-    """'2.3.0' -> (2, 3, 0); unknown or SNAPSHOT parts become 0."""
-    nums = []
-    for part in re.split(r"[.\-]", str(text or ""))[:3]:
-        nums.append(int(part) if part.isdigit() else 0)
-    while len(nums) < 3:
-        nums.append(0)
-    return tuple(nums)
-
-
 class FlinkRestClient(object):
     def __init__(self, http):
         self.http = http
@@ -51,12 +42,7 @@ class FlinkRestClient(object):
 
     @classmethod
     def from_params(cls, params, **kwargs):
-        return cls(HttpClient(
-            params["endpoint"], username=params.get("username"), password=params.get("password"),
-            token=params.get("token"), client_cert=params.get("client_cert"),
-            client_key=params.get("client_key"), validate_certs=params.get("validate_certs", True),
-            ca_path=params.get("ca_path"), timeout=params.get("request_timeout", 30),
-            retries=params.get("retries", 3), **kwargs))
+        return cls(HttpClient.from_params(params, "endpoint", **kwargs))
 
     # -- cluster ---------------------------------------------------------------------
     def config(self):

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import pathlib
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import yaml
+
+from tests.support.flink_local import terminate
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 MEMORY = "1024m"
@@ -261,19 +261,7 @@ def stop_processes(workdir, timeout: float = 30.0) -> list[int]:
     marker = str(pathlib.Path(workdir).resolve()) + "/"
     spared = _ancestors()
     pids = [pid for pid, cmd in _processes() if marker in cmd and pid not in spared]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(_alive(p) for p in pids):
-            time.sleep(0.3)
-        pids = [p for p in pids if _alive(p)]
-        if not pids:
-            break
-    return pids
+    return terminate(pids, _alive, timeout, poll=0.3)
 
 
 def run_playbook(playbook: str, inventory, extra_vars: dict | None = None, timeout: int = 1200,

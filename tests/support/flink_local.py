@@ -143,9 +143,9 @@ def _pid_alive(pid: int) -> bool:
     return state != "Z" and (b"org.apache.flink" in cmdline or b"flink-daemon.sh" in cmdline)
 
 
-def _kill_and_wait(pids, timeout: float = 15.0) -> None:
-    """SIGTERM, wait, then SIGKILL whatever Flink process is still there."""
-    pids = [p for p in pids if _pid_alive(p)]
+def terminate(pids, alive, timeout: float = 15.0, poll: float = 0.2) -> list[int]:
+    """SIGTERM, wait up to ``timeout``, then SIGKILL; returns the pids ``alive`` still accepts."""
+    pids = [p for p in pids if alive(p)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             try:
@@ -153,12 +153,19 @@ def _kill_and_wait(pids, timeout: float = 15.0) -> None:
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(_pid_alive(p) for p in pids):
-            time.sleep(0.2)
-        pids = [p for p in pids if _pid_alive(p)]
+        while time.monotonic() < deadline and any(alive(p) for p in pids):
+            time.sleep(poll)
+        pids = [p for p in pids if alive(p)]
         if not pids:
-            return
-    raise RuntimeError(f"Flink processes {pids} survived SIGKILL")
+            break
+    return pids
+
+
+def _kill_and_wait(pids, timeout: float = 15.0) -> None:
+    """SIGTERM, wait, then SIGKILL whatever Flink process is still there."""
+    left = terminate(pids, _pid_alive, timeout)
+    if left:
+        raise RuntimeError(f"Flink processes {left} survived SIGKILL")
 
 
 # --------------------------------------------------------------------------- cluster
