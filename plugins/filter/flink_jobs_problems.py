@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, flinkops.cookbook contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The ``flink_jobs_problems`` filter: what the inventory declares, checked before a recipe touches anything."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: flink_jobs_problems
+short_description: What is wrong with a C(flink_jobs) declaration
+version_added: 0.1.0
+description:
+  - Checks a C(flink_jobs) list before a recipe touches the cluster and returns one message per
+    problem, each naming the entry by index and name. An empty list means the declaration is usable.
+  - "Checked: the list is a list of mappings; every entry has the fields its platform needs
+    (C(flink): C(name), C(jar), C(version); C(cmf): C(name), C(version), C(image), C(flink_version),
+    C(jar_uri)), plus O(required); no two entries share a name; C(parallelism), when declared,
+    is an integer of at least 1; C(args), when declared, is a list; and every selector (for example
+    C(scale_only) or C(backup_only)) names a declared job."
+options:
+  _input:
+    description: The C(flink_jobs) list of the host.
+    type: list
+    elements: dict
+    required: true
+  platform:
+    description: The host's C(flink_platform), which decides the required fields.
+    type: str
+    default: flink
+  required:
+    description: Fields the recipe needs on top of the platform's (C(scale_job.yml) needs C(parallelism)).
+    type: list
+    elements: str
+    default: []
+  selectors:
+    description:
+      - Variable name to value, for the extra variables that pick declared jobs (C(scale_only),
+        C(backup_only), C(restore_job), C(job), C(backfill_from)). A value is a name or a list of
+        names; C(None) and the empty string mean "not given" and are not checked.
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: Preconditions | the declared jobs are well-formed
+  ansible.builtin.assert:
+    that: problems | length == 0
+    fail_msg: "{{ problems | join('; ') }}"
+  vars:
+    problems: "{{ flink_jobs | flinkops.cookbook.flink_jobs_problems(flink_platform, selectors={'scale_only': scale_only | default(none)}) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One message per problem; empty when the declaration is usable.
+  type: list
+  elements: str
+"""
+
+try:
+    from ansible.module_utils.six import string_types
+except ImportError:  # pragma: no cover
+    string_types = (str,)
+
+REQUIRED_FIELDS = {
+    "flink": ("name", "jar", "version"),
+    "cmf": ("name", "version", "image", "flink_version", "jar_uri"),
+}
+
+
+def _label(index, entry):
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return "flink_jobs[%d] (name %s)" % (index, repr(str(name)) if name not in (None, "") else "missing")
+
+
+def _empty(value):
+    return value is None or (isinstance(value, string_types) and not value.strip())
+
+
+def flink_jobs_problems(jobs, platform="flink", required=None, selectors=None):
+    """The problems of a ``flink_jobs`` declaration, each naming the entry; ``[]`` when usable."""
+    if jobs is None:
+        jobs = []
+    if not isinstance(jobs, (list, tuple)):
+        return ["flink_jobs must be a list of job entries, got %s" % type(jobs).__name__]
+    fields = list(REQUIRED_FIELDS.get(platform, ("name",)))
+    for extra in required or []:
+        if extra not in fields:
+            fields.append(extra)
+    problems = []
+    seen = {}
+    for index, entry in enumerate(jobs):
+        if not isinstance(entry, dict):
+            problems.append("flink_jobs[%d] must be a mapping with at least %s, got %s %r"
+                            % (index, ", ".join(fields), type(entry).__name__, entry))
+            continue
+        label = _label(index, entry)
+        missing = [f for f in fields if f not in entry]
+        empty = [f for f in fields if f in entry and _empty(entry[f])]
+        if missing:
+            problems.append("%s: missing required field%s %s (platform %s)"
+                            % (label, "s" if len(missing) > 1 else "", ", ".join(missing), platform))
+        if empty:
+            problems.append("%s: required field%s %s %s empty"
+                            % (label, "s" if len(empty) > 1 else "", ", ".join(empty), "are" if len(empty) > 1 else "is"))
+        if "parallelism" in entry and entry["parallelism"] is not None:
+            try:
+                parallelism = int(entry["parallelism"])
+            except (TypeError, ValueError):
+                parallelism = None
+            if parallelism is None or parallelism < 1:
+                problems.append("%s: parallelism must be an integer of at least 1, got %r" % (label, entry["parallelism"]))
+        if "args" in entry and entry["args"] is not None and (
+                isinstance(entry["args"], string_types) or not isinstance(entry["args"], (list, tuple))):
+            problems.append("%s: args must be a list of strings, got %s %r"
+                            % (label, type(entry["args"]).__name__, entry["args"]))
+        name = entry.get("name")
+        if not _empty(name):
+            name = str(name)
+            if name in seen:
+                problems.append("%s: duplicate name, already declared by flink_jobs[%d]" % (label, seen[name]))
+            else:
+                seen[name] = index
+    declared = sorted(seen)
+    for variable in sorted(selectors or {}):
+        value = (selectors or {})[variable]
+        if _empty(value):
+            continue
+        names = [value] if isinstance(value, string_types) else list(value)
+        unknown = [str(n) for n in names if str(n) not in seen]
+        if unknown:
+            problems.append("%s=%s names no job declared in flink_jobs (declared: %s)"
+                            % (variable, ",".join(unknown), ", ".join(declared) or "none"))
+    return problems
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "flink_jobs_problems": flink_jobs_problems,
+        }

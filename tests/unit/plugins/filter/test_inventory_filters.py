@@ -1,0 +1,78 @@
+"""flinkops.cookbook.flink_jobs_problems and same_savepoint_path (plugins/filter)."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.flinkops.cookbook.plugins.filter.flink_jobs_problems import (
+    FilterModule as JobsFilters, flink_jobs_problems)
+from ansible_collections.flinkops.cookbook.plugins.filter.same_savepoint_path import (
+    FilterModule as PathFilters, same_savepoint_path)
+
+GOOD = {"name": "orders", "jar": "/a/orders.jar", "version": "1.0.0", "parallelism": 2, "args": ["--x"]}
+CMF = {"name": "orders", "version": "1.0.0", "image": "img:1", "flink_version": "v1_19", "jar_uri": "local:///j.jar"}
+
+
+def test_a_good_declaration_has_no_problem():
+    assert flink_jobs_problems([GOOD, dict(GOOD, name="payments")]) == []
+    assert flink_jobs_problems([CMF], "cmf") == []
+    assert flink_jobs_problems(None) == []
+    assert flink_jobs_problems([GOOD], selectors={"scale_only": "orders", "backup_only": None, "job": ""}) == []
+
+
+@pytest.mark.parametrize("field", ["name", "jar", "version"])
+def test_a_missing_flink_field_names_the_entry_and_the_field(field):
+    entry = dict(GOOD)
+    del entry[field]
+    (problem,) = flink_jobs_problems([dict(GOOD, name="first"), entry])
+    assert problem.startswith("flink_jobs[1] (name ")
+    assert "missing required field %s" % field in problem
+    assert ("'orders'" in problem) == (field != "name")
+
+
+def test_cmf_required_fields_and_recipe_extras():
+    entry = dict(CMF)
+    del entry["jar_uri"], entry["image"]
+    (problem,) = flink_jobs_problems([entry], "cmf")
+    assert problem == "flink_jobs[0] (name 'orders'): missing required fields image, jar_uri (platform cmf)"
+    no_parallelism = dict(GOOD)
+    del no_parallelism["parallelism"]
+    (problem,) = flink_jobs_problems([no_parallelism], "flink", required=["parallelism"])
+    assert "missing required field parallelism" in problem
+
+
+def test_empty_values_duplicates_and_types():
+    problems = flink_jobs_problems([GOOD, dict(GOOD, version=" "), dict(GOOD, name="b", parallelism="x", args="--x"),
+                                    "orders"])
+    assert "flink_jobs[1] (name 'orders'): required field version is empty" in problems
+    assert "flink_jobs[1] (name 'orders'): duplicate name, already declared by flink_jobs[0]" in problems
+    assert "flink_jobs[2] (name 'b'): parallelism must be an integer of at least 1, got 'x'" in problems
+    assert any(p.startswith("flink_jobs[2] (name 'b'): args must be a list") for p in problems)
+    assert any(p.startswith("flink_jobs[3] must be a mapping") for p in problems)
+    assert len(problems) == 5
+    assert flink_jobs_problems({"name": "x"}) == ["flink_jobs must be a list of job entries, got dict"]
+    assert "parallelism must be" in flink_jobs_problems([dict(GOOD, parallelism=0)])[0]
+
+
+def test_a_selector_naming_no_declared_job():
+    assert flink_jobs_problems([GOOD], selectors={"scale_only": "nope"}) == [
+        "scale_only=nope names no job declared in flink_jobs (declared: orders)"]
+    assert flink_jobs_problems([], selectors={"backup_only": ["a", "b"]}) == [
+        "backup_only=a,b names no job declared in flink_jobs (declared: none)"]
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("file:/tmp/sp/chk-5", "file:///tmp/sp/chk-5", True),
+    ("file:/tmp/sp/chk-5", "/tmp/sp/chk-5/", True),
+    ("file:/tmp/sp/chk-5", "file:/tmp/sp/chk-50", False),
+    ("s3://bucket/sp/savepoint-1", "s3://bucket/sp/savepoint-1", True),
+    ("s3://bucket/sp/savepoint-1", "s3://other/sp/savepoint-1", False),
+    (None, None, False),
+    ("", "", False),
+])
+def test_same_savepoint_path(a, b, same):
+    assert same_savepoint_path(a, b) is same
+
+
+def test_the_filters_are_registered():
+    assert JobsFilters().filters()["flink_jobs_problems"] is flink_jobs_problems
+    assert PathFilters().filters()["same_savepoint_path"] is same_savepoint_path
