@@ -29,8 +29,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+import zipfile
 
 import requests
 
@@ -39,7 +41,8 @@ if __package__ in (None, ""):  # run as a plain script: make "tests.support" imp
 
 from tests.support.testjobs import build_test_jobs  # noqa: E402  (re-exported)
 
-__all__ = ["install_flink", "LocalFlink", "build_test_jobs", "DEFAULT_FLINK_VERSION", "CACHE_DIR"]
+__all__ = ["install_flink", "LocalFlink", "build_test_jobs", "DEFAULT_FLINK_VERSION", "CACHE_DIR",
+           "LATEST_PATCH", "resolve_version"]
 
 DEFAULT_FLINK_VERSION = "2.3.0"
 CACHE_DIR = pathlib.Path.home() / ".cache" / "flinkops"
@@ -50,36 +53,150 @@ IDENT = "flinkops"
 
 
 # --------------------------------------------------------------------------- install
-def _have_wheels(version: str) -> bool:
-    return all(any(WHEELS_DIR.glob(f"{name}-{version}-*.whl"))
-               for name in ("apache_flink", "apache_flink_libraries"))
+# The Flink versions the collection supports, newest patch per minor (`pip index versions
+# apache-flink`). 2.x and some 1.x packages ship wheels; 1.18.x, 1.20.x's libraries and
+# 2.0/2.1's libraries ship source archives only: both kinds are unpacked the same way.
+LATEST_PATCH = {
+    "1.18": "1.18.1", "1.19": "1.19.3", "1.20": "1.20.5",
+    "2.0": "2.0.2", "2.1": "2.1.3", "2.2": "2.2.1", "2.3": "2.3.0",
+}
+PACKAGES = ("apache-flink", "apache-flink-libraries")
+# downloaded archives (wheels and sdists), one directory per version: downloaded once
+DOWNLOADS_DIR = CACHE_DIR / "pypi"
+
+
+def resolve_version(version: str) -> str:
+    """"1.20" -> "1.20.5" (newest patch we know of); a full version is returned as is."""
+    return LATEST_PATCH.get(version, version)
+
+
+def _archive_names(package: str, version: str) -> list[str]:
+    """Glob patterns of the wheel / sdist of ``package`` ``version`` (PyPI spells sdists both ways)."""
+    norm = package.replace("-", "_")
+    return [f"{norm}-{version}-*.whl", f"{norm}-{version}.tar.gz", f"{package}-{version}.tar.gz"]
+
+
+def cached_archives(version: str, dirs=None) -> dict[str, pathlib.Path] | None:
+    """{package: archive} for both Flink packages from the cache dirs, or None if one is missing.
+
+    A wheel is preferred to a source archive of the same package (it is what pip would pick)."""
+    dirs = [DOWNLOADS_DIR / version, WHEELS_DIR] if dirs is None else list(dirs)
+    found = {}
+    for package in PACKAGES:
+        for pattern in _archive_names(package, version):
+            hits = sorted(h for d in dirs for h in pathlib.Path(d).glob(pattern) if h.is_file())
+            if hits:
+                found[package] = hits[0]
+                break
+        else:
+            return None
+    return found
+
+
+def download_archives(version: str) -> dict[str, pathlib.Path]:
+    """``pip download`` both packages (wheel where PyPI has one, else the sdist) into the cache."""
+    cached = cached_archives(version)
+    if cached:
+        return cached
+    dest = DOWNLOADS_DIR / version
+    dest.mkdir(parents=True, exist_ok=True)
+    # into a temp dir first: a download cut short never looks like a cached archive
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=".download-", dir=dest))
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "download",
+                        "--no-deps", "--dest", str(tmp), *(f"{p}=={version}" for p in PACKAGES)], check=True)
+        for path in tmp.iterdir():
+            os.replace(path, dest / path.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    cached = cached_archives(version)
+    if not cached:
+        raise RuntimeError(f"pip download of Flink {version} left no archives in {dest}: "
+                           f"{sorted(p.name for p in dest.iterdir())}")
+    return cached
+
+
+def unpack_archive(archive: pathlib.Path, home: pathlib.Path) -> None:
+    """Unpack one Flink package into the distribution directory ``home`` (the ``pyflink`` dir).
+
+    A wheel holds the distribution under ``pyflink/``; a source archive under ``<top>/deps/``
+    (``bin/``, ``conf/`` in apache-flink; ``lib/``, ``opt/``, ``plugins/``, ``bin/*.jar`` in
+    apache-flink-libraries). Anything else in the archive (Python sources, metadata) is not
+    needed by a JVM cluster, except the wheel's ``pyflink`` package, which comes along."""
+    home.mkdir(parents=True, exist_ok=True)
+    if archive.name.endswith(".whl"):
+        with zipfile.ZipFile(archive) as whl:
+            for info in whl.infolist():
+                parts = pathlib.PurePosixPath(info.filename).parts
+                if len(parts) < 2 or parts[0] != "pyflink" or ".." in parts:
+                    continue
+                dst = home.joinpath(*parts[1:])
+                if info.is_dir():
+                    dst.mkdir(parents=True, exist_ok=True)
+                    continue
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                with whl.open(info) as src, open(dst, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+    elif archive.name.endswith(".tar.gz"):
+        with tarfile.open(archive) as sdist:
+            members = []
+            for member in sdist.getmembers():
+                parts = pathlib.PurePosixPath(member.name).parts
+                if len(parts) < 3 or parts[1] != "deps":
+                    continue
+                member.name = "/".join(parts[2:])
+                members.append(member)
+            if not members:
+                raise RuntimeError(f"{archive.name} has no <top>/deps/ directory: not a Flink sdist layout")
+            sdist.extractall(home, members=members, filter="data")
+    else:
+        raise ValueError(f"not a wheel or source archive: {archive}")
+
+
+def check_distribution(home: pathlib.Path) -> None:
+    """Raise unless ``home`` looks like a Flink distribution a cluster can start from."""
+    missing = [part for part in ("bin/jobmanager.sh", "bin/taskmanager.sh", "bin/config.sh")
+               if not (home / part).is_file()]
+    if not list((home / "lib").glob("flink-dist*.jar")):
+        missing.append("lib/flink-dist*.jar")
+    if not list((home / "conf").glob("*.yaml")):
+        missing.append("conf/config.yaml or conf/flink-conf.yaml")
+    if missing:
+        raise RuntimeError(f"incomplete Flink distribution in {home}: missing {', '.join(missing)}")
+
+
+def build_distribution(archives: dict[str, pathlib.Path], home: pathlib.Path) -> pathlib.Path:
+    """Unpack both packages into ``home``, make bin/* executable, check the result."""
+    for package in ("apache-flink-libraries", "apache-flink"):
+        unpack_archive(archives[package], home)
+    for script in (home / "bin").iterdir():
+        if script.is_file():
+            script.chmod(0o755)
+    check_distribution(home)
+    return home
 
 
 def install_flink(version: str | None = None) -> pathlib.Path:
     """Install Flink ``version`` (default $FLINKOPS_FLINK_VERSION or 2.3.0); return FLINK_HOME.
 
-    Installs into ~/.cache/flinkops/flink-<version>/ via pip (wheels cached in
-    ~/.cache/flinkops/wheels). The install is built in a temp dir and renamed into place,
-    so an interrupted install is never picked up.
+    ``version`` may be a minor ("1.20": the newest patch in LATEST_PATCH). Installs into
+    ~/.cache/flinkops/flink-<version>/pyflink from the wheels or source archives of
+    apache-flink and apache-flink-libraries, downloaded once into
+    ~/.cache/flinkops/pypi/<version>/ (2.3.0 wheels from before are also found in
+    ~/.cache/flinkops/wheels). The home is built in a temp dir and renamed into place, so an
+    interrupted install is never picked up.
     """
-    version = version or os.environ.get("FLINKOPS_FLINK_VERSION") or DEFAULT_FLINK_VERSION
+    version = resolve_version(version or os.environ.get("FLINKOPS_FLINK_VERSION") or DEFAULT_FLINK_VERSION)
     target = CACHE_DIR / f"flink-{version}"
     home = target / "pyflink"
     if (home / "bin" / "jobmanager.sh").exists():
         return home
 
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    reqs = [f"apache-flink=={version}", f"apache-flink-libraries=={version}"]
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    if not _have_wheels(version):
-        # cache the (large) wheels for next time
-        subprocess.run(pip + ["download", "--no-deps", "--dest", str(WHEELS_DIR), *reqs], check=True)
+    archives = download_archives(version)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".flink-{version}-", dir=CACHE_DIR))
     try:
-        subprocess.run(pip + ["install", "--no-deps", "--no-index", "--find-links", str(WHEELS_DIR),
-                              "--target", str(tmp), *reqs], check=True)
-        for script in (tmp / "pyflink" / "bin").iterdir():
-            script.chmod(0o755)
+        build_distribution(archives, tmp / "pyflink")
         try:
             tmp.rename(target)
         except OSError:  # a concurrent install won the race

@@ -1,6 +1,10 @@
 """Build the Java test jobs under tests/java into runnable jars.
 
-One source tree, three variants (see tests/java/flinkops/testjob/StatefulCounter.java):
+Two source trees: ``tests/java`` (Flink 1.19+ and 2.x: DataGeneratorSource, OpenContext,
+sink.v2.DiscardingSink) and ``tests/java-legacy`` (Flink 1.18, whose lib/ has none of these:
+a source function and open(Configuration)); the tree is picked by the classes the
+distribution's lib/ holds. Both have the same main class, job name, operator uids and state.
+Three variants of either (see tests/java/flinkops/testjob/StatefulCounter.java):
 
 * ``stateful-v1.jar`` / ``stateful-v2.jar``: state-compatible versions of the same job.
 * ``failing.jar``: same uids/state, but the counter throws in ``open()``.
@@ -18,6 +22,13 @@ import tempfile
 import zipfile
 
 JAVA_SRC = pathlib.Path(__file__).resolve().parent.parent / "java"
+JAVA_SRC_LEGACY = pathlib.Path(__file__).resolve().parent.parent / "java-legacy"
+# what tests/java compiles against; a lib/ without one of these gets tests/java-legacy
+MODERN_CLASSES = (
+    "org/apache/flink/api/common/functions/OpenContext.class",
+    "org/apache/flink/connector/datagen/source/DataGeneratorSource.class",
+    "org/apache/flink/streaming/api/functions/sink/v2/DiscardingSink.class",
+)
 MAIN_CLASS = "flinkops.testjob.StatefulCounter"
 
 # jar key -> (file name, token substitutions)
@@ -28,14 +39,30 @@ VARIANTS = {
 }
 
 
-def _sources() -> list[pathlib.Path]:
-    return sorted(JAVA_SRC.rglob("*.java"))
+def lib_classes(flink_home) -> set[str]:
+    """Every class file name in ``flink_home/lib/*.jar``."""
+    names: set[str] = set()
+    for jar in sorted((pathlib.Path(flink_home) / "lib").glob("*.jar")):
+        with zipfile.ZipFile(jar) as zf:
+            names.update(n for n in zf.namelist() if n.endswith(".class"))
+    return names
 
 
-def _build_hash(flink_home: pathlib.Path) -> str:
+def source_tree(flink_home) -> pathlib.Path:
+    """tests/java if ``flink_home/lib`` has the APIs it uses, else tests/java-legacy."""
+    classes = lib_classes(flink_home)
+    return JAVA_SRC if all(c in classes for c in MODERN_CLASSES) else JAVA_SRC_LEGACY
+
+
+def _sources(root: pathlib.Path = JAVA_SRC) -> list[pathlib.Path]:
+    return sorted(root.rglob("*.java"))
+
+
+def _build_hash(flink_home: pathlib.Path, root: pathlib.Path = JAVA_SRC) -> str:
     h = hashlib.sha256()
-    for src in _sources():
-        h.update(str(src.relative_to(JAVA_SRC)).encode())
+    h.update(root.name.encode())
+    for src in _sources(root):
+        h.update(str(src.relative_to(root)).encode())
         h.update(src.read_bytes())
     # the compile classpath matters too (different Flink version => rebuild)
     for lib in sorted((flink_home / "lib").glob("*.jar")):
@@ -61,7 +88,8 @@ def build_test_jobs(flink_home, outdir) -> dict[str, str]:
     outdir.mkdir(parents=True, exist_ok=True)
     jars = {key: str(outdir / name) for key, (name, _variant) in VARIANTS.items()}
     stamp = outdir / ".build-hash"
-    digest = _build_hash(flink_home)
+    root = source_tree(flink_home)
+    digest = _build_hash(flink_home, root)
     if stamp.exists() and stamp.read_text() == digest and all(pathlib.Path(j).exists() for j in jars.values()):
         return jars
 
@@ -71,11 +99,11 @@ def build_test_jobs(flink_home, outdir) -> dict[str, str]:
         for key, (name, tokens) in VARIANTS.items():
             src_dir, classes_dir = tmp / key / "src", tmp / key / "classes"
             files = []
-            for src in _sources():
+            for src in _sources(root):
                 text = src.read_text()
                 for token, value in tokens.items():
                     text = text.replace(token, value)
-                dst = src_dir / src.relative_to(JAVA_SRC)
+                dst = src_dir / src.relative_to(root)
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 dst.write_text(text)
                 files.append(str(dst))
