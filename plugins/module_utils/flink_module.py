@@ -13,6 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._module import (
     RestModule, connection_args, merged_spec)
+from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import JournalBusy
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import FlinkOpsError
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import FlinkRestClient
 
@@ -25,7 +26,7 @@ def argument_spec(**extra):
 
 class FlinkModule(RestModule):
     API = "Flink REST API"
-    ERRORS = (FlinkOpsError,)
+    ERRORS = (FlinkOpsError, JournalBusy)
 
     def make_client(self, params):
         return FlinkRestClient.from_params(params)

@@ -29,6 +29,7 @@ import re
 import time
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
+from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal, JournalBusy  # noqa: F401
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import (
     ACTIVE_STATES, JOB_ID_RE, TERMINAL_STATES, new_id)
 
@@ -48,41 +49,6 @@ class FlinkOpsError(Exception):
 
 class SavepointTimeout(FlinkOpsError):
     """The savepoint did not finish in time: its outcome is unknown, the job was left alone."""
-
-
-class Journal(object):
-    """The write-ahead record of one upgrade, kept on the controller (RELIABILITY C2.1).
-
-    Written before every side effect (savepoint trigger, submission) so that a run that
-    died half-way (endpoint gone, controller killed) is resumed by the next run from the
-    recorded trigger id or savepoint instead of taking a second savepoint or losing the
-    first. Removed once the new job is verified.
-    """
-
-    def __init__(self, path):
-        self.path = path
-        self.data = None
-        if path and os.path.exists(path):
-            with open(path) as handle:
-                self.data = json.load(handle)
-
-    def record(self, **fields):
-        self.data = dict(self.data or {}, **fields)
-        self.data["updated"] = time.time()
-        directory = os.path.dirname(self.path)
-        if directory and not os.path.isdir(directory):
-            os.makedirs(directory)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump(self.data, handle, indent=2, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(tmp, self.path)
-
-    def clear(self):
-        self.data = None
-        if os.path.exists(self.path):
-            os.remove(self.path)
 
 
 # -- input checks ------------------------------------------------------------------------
@@ -333,28 +299,94 @@ def wait_savepoint(client, job_id, trigger_id, timeout, stop=False, report=None,
         clock.tick()
 
 
+def fenced_id(*parts):
+    """A 32-hex id derived from ``parts``: the same operation on the same cluster state gets
+    the same id in every run, from any controller.
+
+    This is how the cluster becomes the arbiter between two runs (RELIABILITY A3, B10):
+    Flink keeps one operation per savepoint trigger id (a second trigger with the same id
+    is acknowledged, not repeated) and refuses a second job with the same job id, so two
+    runs that do the same thing at the same time take one savepoint and start one job.
+    """
+    text = "\0".join(json.dumps(p, sort_keys=True) if isinstance(p, (dict, list)) else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def spec_digest(spec):
+    """What identifies a desired spec for the fence: its labelled fields."""
+    return fenced_id(_label_spec(spec or {}))
+
+
+def _probe_trigger(client, job_id, trigger_id):
+    """``(state, location)`` of a trigger id as the JobManager knows it: ``("unknown", None)``,
+    ``("pending", None)``, ``("completed", location)`` or ``("failed", cause)``."""
+    try:
+        status = client.savepoint_status(job_id, trigger_id) or {}
+    except HttpError as exc:
+        if exc.status == 404:
+            return "unknown", None
+        raise
+    if (status.get("status") or {}).get("id") != "COMPLETED":
+        return "pending", None
+    operation = status.get("operation") or {}
+    if operation.get("location"):
+        return "completed", operation["location"]
+    cause = operation.get("failure-cause") or {}
+    text = cause.get("stack-trace") or cause.get("class") or ""
+    match = STOPPING_SAVEPOINT_RE.search(text)
+    if match:  # B3: a savepoint exists although the job failed while stopping
+        return "completed", match.group(1)
+    return "failed", _first_lines(text, 4)
+
+
+def fenced_trigger(client, job_id, fence, attempts=8):
+    """The trigger id for operation ``fence`` on ``job_id``, and what Flink knows of it.
+
+    Returns ``(trigger_id, state, location)``. Ids are tried in a fixed sequence: one that
+    failed earlier is passed over (Flink answers 409 to a failed id), one that is pending
+    or completed is joined instead of taking a second savepoint.
+    """
+    for attempt in range(attempts):
+        trigger_id = fenced_id("savepoint", job_id, fence, attempt)
+        state, value = _probe_trigger(client, job_id, trigger_id)
+        if state != "failed":
+            return trigger_id, state, value
+    return new_id(), "unknown", None
+
+
 def take_savepoint(client, job_id, target_directory=None, format_type="CANONICAL", timeout=600,
-                   stop=False, drain=False, trigger_id=None, report=None, clock=None, on_trigger=None):
+                   stop=False, drain=False, trigger_id=None, report=None, clock=None, on_trigger=None,
+                   fence=None):
     """Trigger (or resume, with ``trigger_id``) a savepoint; return a result dict.
 
-    ``on_trigger(trigger_id)`` is called before the trigger is sent, so the caller can
-    persist the id first (RELIABILITY A3).
+    With ``fence`` (what the savepoint is for), the trigger id is derived from the job and
+    the fence, so a concurrent run doing the same joins this savepoint instead of taking a
+    second one (``joined`` in the result). ``on_trigger(trigger_id)`` is called before the
+    trigger is sent, so the caller can persist the id first (RELIABILITY A3).
     """
     started = time.time()
     resumed = bool(trigger_id)
+    state, location = ("pending", None) if resumed else ("unknown", None)
+    if not trigger_id and fence is not None:
+        trigger_id, state, location = fenced_trigger(client, job_id, fence)
     trigger_id = trigger_id or new_id()
-    if not resumed:
-        if on_trigger:
-            on_trigger(trigger_id)
+    if on_trigger:
+        on_trigger(trigger_id)
+    if state == "unknown":
         if stop:
             client.stop_with_savepoint(job_id, trigger_id, target_directory, drain=drain, format_type=format_type)
         else:
             client.trigger_savepoint(job_id, trigger_id, target_directory, format_type=format_type)
-    location, samples = wait_savepoint(client, job_id, trigger_id, timeout, stop=stop, report=report,
-                                       clock=clock, since_ms=int(started * 1000) - 1000)
+    elif report:
+        report("savepoint trigger %s of job %s is already %s: joining it, no second savepoint"
+               % (trigger_id, job_id, state))
+    samples = []
+    if location is None:
+        location, samples = wait_savepoint(client, job_id, trigger_id, timeout, stop=stop, report=report,
+                                           clock=clock, since_ms=int(started * 1000) - 1000)
     return {"location": location, "trigger_id": trigger_id, "job_id": job_id, "stopped": bool(stop),
             "format_type": format_type, "duration_s": round(time.time() - started, 3),
-            "progress": samples}
+            "progress": samples, "joined": state != "unknown"}
 
 
 def wait_job_terminal(client, job_id, timeout=120, clock=None):
@@ -398,7 +430,7 @@ def wait_running(client, job_id, timeout=300, expected_restore=None, require_che
             checkpoints = client.job_checkpoints(job_id) or {}
             restored = ((checkpoints.get("latest") or {}).get("restored") or {}).get("external_path")
             completed = (checkpoints.get("counts") or {}).get("completed", 0)
-            restore_ok = expected_restore is None or _same_path(restored, expected_restore)
+            restore_ok = expected_restore is None or restored_as_expected(restored, expected_restore, job_id)
             if restored and expected_restore and not restore_ok:
                 raise FlinkOpsError("job %s restored from %s, not from %s" % (job_id, restored, expected_restore),
                                     job_id=job_id, restored_from=restored)
@@ -416,6 +448,18 @@ def wait_running(client, job_id, timeout=300, expected_restore=None, require_che
 def _exception_text(client, job_id):
     root = latest_root_exception(client, job_id)
     return root.get("message") if root else "no exception recorded"
+
+
+def restored_as_expected(restored, expected, job_id):
+    """True when a job restored from ``expected``, or from a later checkpoint of its own.
+
+    After a JobManager leader failover (or a task failure) the job restores from its own
+    latest checkpoint, ``.../<job_id>/chk-N``: the upgrade's savepoint was restored before
+    that, so the job is healthy and must not be rolled back for it.
+    """
+    if _same_path(restored, expected):
+        return True
+    return bool(restored and job_id) and ("/%s/chk-" % job_id) in str(restored)
 
 
 def _same_path(a, b):
@@ -452,27 +496,61 @@ def ensure_jar(client, path, sha256=None, check_mode=False):
 
 
 def submit_job(client, spec, savepoint_path=None, allow_non_restored_state=False, claim_mode="NO_CLAIM",
-               job_id=None):
-    """Run ``spec['jar_id']`` with a client-chosen job id; return the job id.
+               job_id=None, reconcile_timeout=15.0):
+    """Run ``spec['jar_id']`` with a client-chosen job id; return ``(job_id, concurrent)``.
 
-    A lost answer (transport error) is reconciled by looking the job id up, never by
-    posting again (RELIABILITY A3, B10).
+    The POST is never repeated blindly: after an error the job id is looked up (RELIABILITY
+    A3, B10, B12). A job with that id means the submission went through: its answer was
+    lost (transport error, or a 5xx from a JobManager losing leadership), or, when Flink
+    refused it as a duplicate (4xx), a concurrent run submitted it first (``concurrent``).
+    Any other 4xx is raised at once. After a transport error or a 5xx with no such job
+    within ``reconcile_timeout``, the same id is submitted once more (Flink refuses a second
+    job with one id, so this cannot make two jobs); after that the error is raised.
     """
     job_id = job_id or new_id()
     flink_conf = dict(spec.get("flink_configuration") or {})
     labels = encode_labels(_label_spec(spec))
     own = flink_conf.get("pipeline.global-job-parameters")
     flink_conf["pipeline.global-job-parameters"] = "%s,%s" % (own, labels) if own else labels
-    try:
-        client.run_jar(spec["jar_id"], job_id, entry_class=spec.get("entry_class"), args=spec.get("args"),
-                       parallelism=spec.get("parallelism"), savepoint_path=savepoint_path,
-                       allow_non_restored_state=allow_non_restored_state, claim_mode=claim_mode,
-                       flink_configuration=flink_conf)
-    except HttpError as exc:
-        if exc.status is None and client.job_or_none(job_id):
-            return job_id
-        raise
-    return job_id
+    for attempt in (1, 2):
+        try:
+            client.run_jar(spec["jar_id"], job_id, entry_class=spec.get("entry_class"), args=spec.get("args"),
+                           parallelism=spec.get("parallelism"), savepoint_path=savepoint_path,
+                           allow_non_restored_state=allow_non_restored_state, claim_mode=claim_mode,
+                           flink_configuration=flink_conf)
+            return job_id, False
+        except HttpError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                # An answer, not an accident: only a duplicate is looked up (a concurrent run's job).
+                if duplicate_submission(exc) and _job_appears(client, job_id, 2.0):
+                    return job_id, True
+                raise
+            if _job_appears(client, job_id, reconcile_timeout):
+                return job_id, False  # the answer was lost, the submission was not
+            if attempt == 2:
+                raise
+    return job_id, False  # pragma: no cover - the loop returns or raises
+
+
+def duplicate_submission(exc):
+    """True when Flink refused a submission because a job with its id exists or existed."""
+    text = "%s %s" % (exc, json.dumps(exc.body) if getattr(exc, "body", None) is not None else "")
+    return bool(exc.status) and 400 <= exc.status < 500 and bool(
+        re.search(r"DuplicateJobSubmission|already been submitted|job id .* already", text, re.IGNORECASE))
+
+
+def _job_appears(client, job_id, timeout):
+    """True once the JobManager knows ``job_id``; GETs ride through a leader change."""
+    clock = Clock(timeout, interval=0.2, max_interval=2.0)
+    while True:
+        try:
+            if client.job_or_none(job_id) is not None:
+                return True
+        except HttpError:
+            pass  # still failing over: keep asking until the deadline
+        if clock.expired():
+            return False
+        clock.tick()
 
 
 def _label_spec(spec):
@@ -512,9 +590,15 @@ def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_direc
     failed start raises ``FlinkOpsError`` after starting ``old_spec`` again from the same
     savepoint (``details['rolled_back']``).
 
-    With a ``journal``, every step is recorded before it is taken. ``resume`` continues an
-    interrupted run: ``{"trigger_id": ...}`` waits for a savepoint already asked for, and
-    ``{"savepoint": ...}`` skips the stop and starts from a savepoint already taken.
+    Every id is fenced (``fenced_id``): the trigger id from the old job and the new spec,
+    the new job id from the savepoint, so a concurrent run joins this one instead of taking
+    a second savepoint or starting a second job (``concurrent`` in the result).
+
+    With a ``journal``, every step is recorded before it is taken, and the journal is left
+    in phase ``validate`` for the caller's validation window. ``resume`` (from
+    ``plan_resume``) continues an interrupted run: ``trigger_id`` waits for a savepoint
+    already asked for, ``savepoint`` skips the stop, ``new_job_id`` with ``submitted``
+    verifies a job already submitted instead of submitting again.
     """
     resume = resume or {}
 
@@ -526,39 +610,51 @@ def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_direc
         savepoint = {"location": resume["savepoint"], "trigger_id": resume.get("trigger_id"),
                      "job_id": old_job_id, "stopped": True, "resumed": True}
     else:
-        record(phase="savepoint", old_job_id=old_job_id, previous_spec=old_spec, spec=new_spec)
+        record(phase="savepoint", old_job_id=old_job_id, previous_spec=old_spec, spec=new_spec,
+               savepoint_asked=time.time())
         savepoint = take_savepoint(client, old_job_id, target_directory, format_type, savepoint_timeout,
                                    stop=True, report=report, trigger_id=resume.get("trigger_id"),
+                                   fence=spec_digest(new_spec),
                                    on_trigger=lambda trigger_id: record(trigger_id=trigger_id))
     location = savepoint["location"]
-    # Chosen before the call: if the answer is lost, the rollback still knows which job to cancel.
-    new_job_id = new_id()
-    record(phase="submit", savepoint=location, new_job_id=new_job_id)
+    new_job_id = resume.get("new_job_id") or fenced_id("run", old_job_id, location, spec_digest(new_spec))
+    record(phase="submit", savepoint=location, trigger_id=savepoint.get("trigger_id"), new_job_id=new_job_id)
+    concurrent = False
     try:
-        submit_job(client, new_spec, savepoint_path=location,
-                   allow_non_restored_state=allow_non_restored_state, job_id=new_job_id)
+        if not resume.get("submitted"):
+            _job_id, concurrent = submit_job(client, new_spec, savepoint_path=location,
+                                             allow_non_restored_state=allow_non_restored_state, job_id=new_job_id)
+            if concurrent and report:
+                report("job %s was already submitted by a concurrent run: verifying it" % new_job_id)
         started = wait_running(client, new_job_id, start_timeout, expected_restore=location,
                                require_checkpoint=require_checkpoint, report=report)
     except (FlinkOpsError, HttpError) as exc:
-        rollback = _roll_back(client, new_job_id, old_spec, location, start_timeout, report)
+        record(phase="rollback")
+        rollback = roll_back(client, new_job_id, old_spec, location, start_timeout, report)
         details = dict(getattr(exc, "details", {}) or {})
         details.update({"savepoint": savepoint, "failed_job_id": new_job_id, "rolled_back": rollback})
         if isinstance(exc, HttpError):
             details["http"] = exc.to_dict()
+        if journal and rollback["ok"]:
+            journal.clear()  # the previous version runs again: nothing left to resume
         raise FlinkOpsError(
             "the new version did not start (%s); %s" % (exc, rollback["summary"]), **details)
+    record(phase="validate", new_job_id=new_job_id, verified=time.time())
     return {"savepoint": savepoint, "job_id": new_job_id, "previous_job_id": old_job_id,
             "restored_from": started["restored_from"], "states": started["states"],
-            "completed_checkpoints": started["completed_checkpoints"], "parallelism": started["parallelism"]}
+            "completed_checkpoints": started["completed_checkpoints"], "parallelism": started["parallelism"],
+            "concurrent": concurrent}
 
 
-def _roll_back(client, failed_job_id, old_spec, location, timeout, report):
+def roll_back(client, failed_job_id, old_spec, location, timeout, report):
+    """Cancel the failed new job and start ``old_spec`` again from ``location``.
+
+    The rollback job id is fenced too: two runs rolling back the same failure start one job.
+    """
     if failed_job_id:
         try:
             # The job may not be visible yet if its submission answer was lost: give it a moment.
-            clock = Clock(5, interval=0.5)
-            while client.job_or_none(failed_job_id) is None and not clock.expired():
-                clock.tick()
+            _job_appears(client, failed_job_id, 5.0)
             cancel_and_wait(client, failed_job_id)
         except (FlinkOpsError, HttpError) as exc:
             return {"ok": False, "summary": "could not cancel the failed job %s (%s); the previous version "
@@ -567,10 +663,86 @@ def _roll_back(client, failed_job_id, old_spec, location, timeout, report):
         return {"ok": False, "summary": "the previous job carries no flinkops spec, so it cannot be restarted "
                 "automatically: start it from savepoint %s" % location}
     try:
-        job_id = submit_job(client, old_spec, savepoint_path=location)
+        job_id, _concurrent = submit_job(client, old_spec, savepoint_path=location,
+                                         job_id=fenced_id("rollback", failed_job_id, location))
         wait_running(client, job_id, timeout, expected_restore=location, report=report)
     except (FlinkOpsError, HttpError) as exc:
         return {"ok": False, "summary": "rollback to the previous version FAILED (%s); its savepoint is %s"
                 % (exc, location)}
     return {"ok": True, "job_id": job_id, "savepoint": location,
             "summary": "rolled back: the previous version runs again as job %s from savepoint %s" % (job_id, location)}
+
+
+# -- resuming an interrupted run -----------------------------------------------------------
+def plan_resume(client, pending, current, report=None):
+    """How to continue the operation a killed (or failed-over) run left in its journal.
+
+    ``pending`` is the journal, ``current`` the active job of that name (or None). Returns
+    a dict whose ``action`` is one of:
+
+    * ``none``: nothing to resume; the journal is stale and is cleared (``reason`` says why);
+    * ``validate``: the new job was verified; the caller's validation window was missed
+      and must run again (``job_id``, ``savepoint``);
+    * ``resume``: continue ``redeploy_from_savepoint`` with ``resume`` (wait for the
+      savepoint, start from it, or verify the job already submitted).
+
+    Raises ``FlinkOpsError`` only when the job is down and no savepoint exists to start it
+    from; the message names the latest retained checkpoint.
+    """
+    old_job_id, new_job_id = pending.get("old_job_id"), pending.get("new_job_id")
+    trigger_id, location = pending.get("trigger_id"), pending.get("savepoint")
+    current_id = current.get("jid") if current else None
+    base = {"old_job_id": old_job_id, "previous_spec": pending.get("previous_spec"), "spec": pending.get("spec")}
+    if new_job_id and current_id == new_job_id:
+        if pending.get("phase") == "validate":
+            return dict(base, action="validate", job_id=new_job_id, savepoint=location, trigger_id=trigger_id)
+        return dict(base, action="resume", resume={"savepoint": location, "trigger_id": trigger_id,
+                                                   "new_job_id": new_job_id, "submitted": True})
+    if current_id and current_id == old_job_id:
+        if location:
+            return dict(base, action="none", reason="job %s runs again after its savepoint %s was taken; the "
+                        "interrupted operation is abandoned" % (old_job_id, location))
+        if trigger_id:
+            state, value = _probe_trigger(client, old_job_id, trigger_id)
+            if state == "pending":
+                return dict(base, action="resume", resume={"trigger_id": trigger_id})
+            if state == "completed":
+                return dict(base, action="none", reason="savepoint %s completed but job %s still runs: the stop "
+                            "did not take effect" % (value, old_job_id))
+        return dict(base, action="none", reason="job %s still runs and the savepoint trigger %s of the interrupted "
+                    "run is %s" % (old_job_id, trigger_id, "gone (expired or lost in a failover)" if trigger_id
+                                   else "not recorded (it was never sent)"))
+    if current_id:
+        return dict(base, action="none", reason="job %s runs, which is neither the job the journal replaced (%s) "
+                    "nor the one it started (%s)" % (current_id, old_job_id, new_job_id))
+    # No active job of that name: the old one was stopped. Find the savepoint it was stopped with.
+    if not location and trigger_id and old_job_id:
+        state, value = _probe_trigger(client, old_job_id, trigger_id)
+        if state == "completed":
+            location = value
+        elif state in ("unknown", "pending"):
+            location = _reconcile_savepoint(client, old_job_id, int((pending.get("savepoint_asked") or 0) * 1000) - 1000)
+            if not location and state == "pending":
+                return dict(base, action="resume", resume={"trigger_id": trigger_id})
+    if location:
+        submitted = bool(new_job_id) and _job_appears(client, new_job_id, 0.0)
+        if submitted:
+            job = client.job_or_none(new_job_id) or {}
+            if job.get("state") in TERMINAL_STATES:
+                # The new version was started and ended: restart from the same savepoint and verify it.
+                submitted, new_job_id = False, fenced_id("run", new_job_id, location)
+        return dict(base, action="resume", resume={"savepoint": location, "trigger_id": trigger_id,
+                                                   "new_job_id": new_job_id if new_job_id else None,
+                                                   "submitted": submitted})
+    retained = None
+    if old_job_id:
+        try:
+            latest = ((client.job_checkpoints(old_job_id) or {}).get("latest") or {}).get("completed") or {}
+            retained = latest.get("external_path")
+        except HttpError:
+            retained = None
+    raise FlinkOpsError(
+        "job %s is down after an interrupted operation and no savepoint of it exists (trigger %s is unknown to the "
+        "JobManager and its checkpoint history has none): start it from its latest retained checkpoint %s, then "
+        "remove the journal" % (old_job_id, trigger_id, retained or "(none found)"), journal=pending,
+        latest_checkpoint=retained)

@@ -256,13 +256,15 @@ progress:
 """
 
 import os
-import time
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
+from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal, describe_run
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
-    FlinkOpsError, Journal, cancel_and_wait, check_savepoint_uri, check_slots, ensure_jar, file_sha256, find_active_job,
-    jar_display_name, job_parallelism, job_spec, redeploy_from_savepoint, submit_job, take_savepoint,
-    wait_running)
+    FlinkOpsError, cancel_and_wait, check_savepoint_uri, check_slots, duplicate_submission, ensure_jar, fenced_id,
+    file_sha256, find_active_job, jar_display_name, job_parallelism, job_spec, plan_resume, redeploy_from_savepoint,
+    spec_digest, submit_job, take_savepoint, wait_running)
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import TERMINAL_STATES
 
 COMPARED = ("jar_sha256", "version", "entry_class", "args", "parallelism", "flink_configuration")
 
@@ -319,20 +321,43 @@ def ensure_running(fm, current):
         raise FlinkOpsError("parallelism must be a positive integer, got %s" % p["parallelism"])
     check_savepoint_uri(p["target_directory"], p["shared_fs"], "target_directory")
     check_savepoint_uri(p["savepoint_path"], p["shared_fs"], "savepoint_path")
+    journal = Journal(p["journal"]) if p["journal"] else None
+    if journal:
+        pending = journal.claim("upgrade", p["name"], check_mode=fm.check_mode)
+    try:
+        return _ensure_running(fm, current, journal, pending if journal else None)
+    finally:
+        # A claim that recorded no step is released; a recorded step stays for the next run
+        # (or, in phase validate, for the playbook's validation window).
+        if journal and not fm.check_mode and not journal.pending():
+            journal.clear()
+
+
+def _ensure_running(fm, current, journal, pending):
+    p = fm.params
     client = fm.client
     desired = desired_spec(client, p)
     current_spec = job_spec(client, current["jid"]) if current else None
     if current_spec is not None:
         # Compare with the parallelism the job runs at now: it may have been rescaled in place.
         current_spec["parallelism"] = job_parallelism(client.job(current["jid"]))
-    diff_keys = differences(current_spec, desired) if current else None
-    before = view(current, current_spec)
     result = {"changed": False, "outcome": "none"}
-    journal = Journal(p["journal"]) if p["journal"] else None
-    current, current_spec, resume = resume_interrupted(fm, journal, current, current_spec)
+    plan = resume_plan(fm, journal, pending, current)
+    if plan and plan["action"] == "validate":
+        # Verified by the interrupted run, whose validation window was missed: validate again.
+        result.update(changed=True, outcome="upgraded", resumed={"validation": True},
+                      savepoint={"location": plan["savepoint"], "trigger_id": plan["trigger_id"]},
+                      previous_job_id=plan["old_job_id"], previous_spec=plan["previous_spec"],
+                      differences=["(validating an interrupted upgrade)"],
+                      job=dict(view(current, current_spec), id=plan["job_id"]),
+                      jar_id=(current_spec or {}).get("jar_id"), jar_uploaded=False)
+        return result
+    resume = plan["resume"] if plan else None
     if resume:
-        diff_keys = diff_keys or ["(resuming an interrupted upgrade)"]
         result["resumed"] = resume
+        current, current_spec = None, plan["previous_spec"]
+    diff_keys = differences(current_spec, desired) if current else ["(resuming an interrupted upgrade)"] if resume else None
+    before = view(current, current_spec)
 
     if current and not diff_keys:
         result.update(job=before, jar_id=current_spec.get("jar_id"), jar_uploaded=False)
@@ -344,7 +369,8 @@ def ensure_running(fm, current):
     # Preflight: everything that can fail happens before the running job is touched.
     needed = desired["parallelism"] or int(client.jobmanager_config().get("parallelism.default") or 1)
     freed = job_parallelism(client.job(current["jid"])) if current else 0
-    check_slots(client, needed, freed, "job %s" % p["name"])
+    if not (resume and resume.get("submitted")):
+        check_slots(client, needed, freed, "job %s" % p["name"])
     if p["spec"]:
         jar_id, uploaded = desired["jar_id"], False
     else:
@@ -361,15 +387,16 @@ def ensure_running(fm, current):
         if fm.check_mode:
             result["job"] = after
             return result
-        job_id = submit_job(client, desired, savepoint_path=p["savepoint_path"],
-                            allow_non_restored_state=p["allow_non_restored_state"], claim_mode=p["claim_mode"])
-        started = wait_running(client, job_id, p["start_timeout"], expected_restore=p["savepoint_path"],
-                               require_checkpoint=p["wait_for_checkpoint"], report=fm.report)
+        job_id, concurrent, started = deploy(fm, desired)
         result["job"] = dict(after, id=job_id, restored_from=started["restored_from"],
                              parallelism=started["parallelism"])
+        if concurrent:
+            fm.module.warn("job %s was deployed by a concurrent run as %s; this run changed nothing"
+                           % (p["name"], job_id))
+            result.update(changed=False, outcome="none", concurrent=True)
         return result
 
-    old_job_id = current["jid"] if current else journal.data.get("old_job_id")
+    old_job_id = current["jid"] if current else plan["old_job_id"]
     result.update(outcome="upgraded", differences=diff_keys, previous_job_id=old_job_id, previous_spec=current_spec)
     if fm.check_mode:
         result["job"] = after
@@ -377,62 +404,69 @@ def ensure_running(fm, current):
     if current_spec is None or not current_spec.get("jar_id"):
         fm.module.warn("job %s was not started by flinkops: if the new version fails, it cannot be "
                        "restarted automatically (its savepoint will be reported)" % old_job_id)
-    if journal and not resume:
-        journal.record(job=p["name"], started=time.time())
-    try:
-        outcome = redeploy_from_savepoint(
-            client, old_job_id, current_spec, desired, target_directory=p["target_directory"],
-            format_type=p["format_type"], savepoint_timeout=p["savepoint_timeout"],
-            start_timeout=p["start_timeout"], require_checkpoint=p["wait_for_checkpoint"],
-            allow_non_restored_state=p["allow_non_restored_state"], report=fm.report, journal=journal,
-            resume=resume)
-    except FlinkOpsError as exc:
-        if journal and (exc.details.get("rolled_back") or {}).get("ok"):
-            journal.clear()  # the previous version runs again: nothing left to resume
-        raise
-    if journal:
-        journal.clear()
+    new_spec = plan["spec"] if resume and resume.get("submitted") and plan.get("spec") else desired
+    outcome = redeploy_from_savepoint(
+        client, old_job_id, current_spec, new_spec, target_directory=p["target_directory"],
+        format_type=p["format_type"], savepoint_timeout=p["savepoint_timeout"],
+        start_timeout=p["start_timeout"], require_checkpoint=p["wait_for_checkpoint"],
+        allow_non_restored_state=p["allow_non_restored_state"], report=fm.report, journal=journal,
+        resume=resume)
     result.update(savepoint=outcome["savepoint"],
                   job=dict(after, id=outcome["job_id"], restored_from=outcome["restored_from"],
                            parallelism=outcome["parallelism"]))
+    if outcome["concurrent"]:
+        fm.module.warn("job %s was upgraded by a concurrent run (savepoint %s, new job %s); this run changed nothing"
+                       % (p["name"], outcome["savepoint"]["location"], outcome["job_id"]))
+        result.update(changed=False, outcome="none", concurrent=True)
+        if journal:
+            journal.clear()
     return result
 
 
-def resume_interrupted(fm, journal, current, current_spec):
-    """Decide how to continue an upgrade that a previous run left half-way (its journal).
+def deploy(fm, desired):
+    """Start ``desired`` under a fenced job id; ``(job_id, concurrent, wait_running result)``.
 
-    Returns ``(current, current_spec, resume)``: ``resume`` is None (nothing to resume),
-    ``{"trigger_id": ...}`` (wait for the savepoint already asked for) or ``{"savepoint": ...}``
-    (the old job is gone: start from the savepoint already taken, take no second one).
+    The id is derived from the name, the spec, the start savepoint and the ids of the
+    terminated jobs of that name, so two runs deploying the same job at the same time
+    submit one id and Flink starts one job; the other run is told it was concurrent.
     """
-    pending = journal.data if journal and journal.data else None
-    if not pending or pending.get("job") != fm.params["name"]:
-        return current, current_spec, None
-    location, trigger_id = pending.get("savepoint"), pending.get("trigger_id")
-    if current and current["jid"] == pending.get("new_job_id"):
-        # Submitted before the interruption: cancel and start again from the same savepoint, so the
-        # new job goes through the full start gate with a rollback behind it.
-        fm.report("job %s was submitted by an interrupted run: restarting it from %s" % (current["jid"], location))
+    p, client = fm.params, fm.client
+    ended = sorted(j.get("jid") for j in client.jobs_overview()
+                   if j.get("name") == p["name"] and j.get("state") in TERMINAL_STATES)
+    for salt in range(8):
+        job_id = fenced_id("deploy", p["name"], spec_digest(desired), p["savepoint_path"], ended, salt)
+        try:
+            job_id, concurrent = submit_job(client, desired, savepoint_path=p["savepoint_path"],
+                                            allow_non_restored_state=p["allow_non_restored_state"],
+                                            claim_mode=p["claim_mode"], job_id=job_id)
+            break
+        except HttpError as exc:
+            # Refused as a duplicate of an id no longer listed (an old job past jobstore.expiration-time):
+            # take the next id of the same sequence, which a concurrent run would take as well.
+            if not duplicate_submission(exc):
+                raise
+    else:
+        raise FlinkOpsError("job %s: Flink refused 8 fenced job ids as duplicates; nothing was started" % p["name"])
+    started = wait_running(client, job_id, p["start_timeout"], expected_restore=p["savepoint_path"],
+                           require_checkpoint=p["wait_for_checkpoint"], report=fm.report)
+    return job_id, concurrent, started
+
+
+def resume_plan(fm, journal, pending, current):
+    """What the journal a previous run left asks for (``flink_ops.plan_resume``), or None."""
+    if not journal or not pending or not pending.get("phase") or pending.get("job") != fm.params["name"]:
+        return None
+    plan = plan_resume(fm.client, pending, current, report=fm.report)
+    if plan["action"] == "none":
+        fm.module.warn("cleared the journal %s of an interrupted %s: %s"
+                       % (journal.path, pending.get("operation") or "operation", plan["reason"]))
         if not fm.check_mode:
-            cancel_and_wait(fm.client, current["jid"])
-        return None, pending.get("previous_spec"), {"savepoint": location, "trigger_id": trigger_id}
-    if current and current["jid"] == pending.get("old_job_id") and not location and trigger_id:
-        fm.report("resuming the wait for savepoint trigger %s of job %s" % (trigger_id, current["jid"]))
-        return current, current_spec, {"trigger_id": trigger_id}
-    if current is None and location:
-        fm.report("job %s is gone after an interrupted upgrade: starting from its savepoint %s"
-                  % (pending.get("old_job_id"), location))
-        return None, pending.get("previous_spec"), {"savepoint": location, "trigger_id": trigger_id}
-    if current is None:
-        raise FlinkOpsError(
-            "an upgrade of %s was interrupted while savepoint trigger %s of job %s was pending, and the job is "
-            "gone: restore it from its latest retained checkpoint, then remove %s"
-            % (fm.params["name"], trigger_id, pending.get("old_job_id"), journal.path), journal=pending)
-    fm.module.warn("ignoring the upgrade journal %s: job %s runs and is not the job it recorded (%s)"
-                   % (journal.path, current["jid"], pending.get("old_job_id")))
-    if not fm.check_mode:
-        journal.clear()
-    return current, current_spec, None
+            journal.reset()
+        return None
+    fm.report("resuming the interrupted %s of %s left by %s: %s"
+              % (pending.get("operation") or "operation", fm.params["name"],
+                 describe_run(pending.get("owner") or {}), plan.get("resume") or plan["action"]))
+    return plan
 
 
 def ensure_stopped(fm, current):

@@ -156,10 +156,11 @@ def test_lost_submission_answer_never_leaves_two_jobs_running(cluster):
         return requests.exceptions.ReadTimeout("read timed out")
 
     cluster.on("POST", "/jars/%s/run" % NEW_SPEC["jar_id"], accepted_late)
-    with pytest.raises(FlinkOpsError):
-        redeploy(cluster)
+    result = redeploy(cluster)  # reconciled by job id: the accepted job is verified, not cancelled
     running = [j["jid"] for j in cluster.jobs.values() if j["state"] == "RUNNING"]
-    assert len(running) == 1, "jobs running from the same savepoint: %s" % running
+    assert running == [result["job_id"]], "jobs running from the same savepoint: %s" % running
+    assert runs(cluster, OLD_SPEC) == [], "a job whose submission answer was lost is not rolled back"
+    assert len([c for c in cluster.calls if c.method == "POST" and c.path.endswith("/run")]) == 1
 
 
 def test_a_broken_answer_while_verifying_is_retried_not_fatal(cluster):

@@ -23,7 +23,8 @@ def posted(flink):
 
 
 def test_body_carries_the_job_id_and_the_labels(flink):
-    job_id = submit_job(flink.client(), SPEC, savepoint_path="s3://sp/savepoint-1")
+    job_id, concurrent = submit_job(flink.client(), SPEC, savepoint_path="s3://sp/savepoint-1")
+    assert concurrent is False
     body = posted(flink)
 
     assert re.match(r"^[0-9a-f]{32}$", job_id) and body["jobId"] == job_id
@@ -43,7 +44,17 @@ def test_labels_leave_out_unset_and_unknown_keys(flink):
 
 
 def test_each_submission_gets_a_new_job_id(flink):
-    assert submit_job(flink.client(), SPEC) != submit_job(flink.client(), SPEC)
+    assert submit_job(flink.client(), SPEC)[0] != submit_job(flink.client(), SPEC)[0]
+
+
+def test_a_duplicate_refused_by_flink_is_a_concurrent_runs_job(flink):
+    """Two runs with one fenced job id: Flink refuses the second submission; that job is the other run's."""
+    job_id = "ab" * 16
+    flink.add_job(job_id, name="orders")
+    flink.on("POST", RUN, (400, {"errors": ["org.apache.flink.runtime.client.DuplicateJobSubmissionException: "
+                                            "Job has already been submitted."]}))
+    assert submit_job(flink.client(), SPEC, job_id=job_id) == (job_id, True)
+    posted(flink)
 
 
 @pytest.mark.parametrize("lost", [connection_error(), requests.exceptions.ReadTimeout("read timed out")])
@@ -54,18 +65,19 @@ def test_lost_answer_is_reconciled_by_looking_the_job_up_not_by_posting_again(fl
         return lost
 
     flink.on("POST", RUN, accepted_but_answer_lost)
-    job_id = submit_job(flink.client(retries=3), SPEC)
+    job_id, concurrent = submit_job(flink.client(retries=3), SPEC)
 
-    assert job_id == posted(flink)["jobId"]
+    assert job_id == posted(flink)["jobId"] and concurrent is False
     assert [c.path for c in flink.calls_to("GET", "/jobs/.*")] == ["/jobs/" + job_id]
 
 
-def test_lost_answer_for_a_job_that_does_not_exist_is_raised(flink):
+def test_lost_answer_for_a_job_that_does_not_exist_is_posted_once_more_with_the_same_id(flink):
     flink.on("POST", RUN, connection_error())
     with pytest.raises(HttpError) as info:
-        submit_job(flink.client(retries=3), SPEC)
+        submit_job(flink.client(retries=3), SPEC, reconcile_timeout=0.3)
     assert info.value.status is None
-    posted(flink)
+    calls = flink.calls_to("POST", RUN)
+    assert len(calls) == 2 and calls[0].body["jobId"] == calls[1].body["jobId"], "one retry, same job id"
 
 
 def test_an_http_error_answer_is_raised_without_a_lookup(flink):
