@@ -17,11 +17,15 @@ options:
         without the C(/cmf/api/v1) path.
       - Set it once for a play with C(module_defaults) and the action group C(group/flinkops.cookbook.cmf).
       - Falls back to the E(CMF_URL) environment variable.
+      - User info in the URL (C(https://user:password@host)) is used for basic authentication
+        (unless O(username) or O(token) is set) and is never shown: messages, errors and the
+        returned C(invocation) carry the URL without it, and the password is masked wherever it appears.
     type: str
     required: true
   username:
     description:
       - User name for HTTP basic authentication. Falls back to E(CMF_USERNAME).
+      - Never shown in results, not even in C(invocation) at C(-vvv), where it reads C(********).
     type: str
   password:
     description:

@@ -18,12 +18,16 @@ options:
       - Set it once for a play with C(module_defaults) and the action group
         C(group/flinkops.cookbook.flink).
       - Falls back to the E(FLINK_REST_URL) environment variable.
+      - User info in the URL (C(https://user:password@host)) is used for basic authentication
+        (unless O(username) or O(token) is set) and is never shown: messages, errors and the
+        returned C(invocation) carry the URL without it, and the password is masked wherever it appears.
     type: str
     required: true
   username:
     description:
       - User name for HTTP basic authentication (Flink behind an authenticating proxy).
       - Falls back to E(FLINK_REST_USERNAME).
+      - Never shown in results, not even in C(invocation) at C(-vvv), where it reads C(********).
     type: str
   password:
     description:

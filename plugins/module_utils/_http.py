@@ -16,6 +16,9 @@ Rules kept here, once:
   every other 4xx, which are answers, not accidents.
 * One error type, ``HttpError``, naming the method, URL, HTTP status and the server's
   own message.
+* Credentials never leave in a message: user info in a URL (``https://user:pass@host``) is
+  taken out of the base URL (it becomes basic authentication) and redacted from every
+  ``HttpError`` text, URL and server message (``redact_url``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +29,12 @@ import json
 import random
 import re
 import time
+
+try:
+    from urllib.parse import unquote, urlsplit, urlunsplit
+except ImportError:  # pragma: no cover - Python 2
+    from urllib import unquote
+    from urlparse import urlsplit, urlunsplit
 
 try:
     import requests
@@ -40,13 +49,38 @@ except ImportError as exc:  # pragma: no cover - reported by the module
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
 MAX_MESSAGE_CHARS = 1500
+REDACTED = "********"
+# scheme://userinfo@ : the userinfo part (anything up to the last '@' before the host) is a secret.
+_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/?#@]*(?:@[^\s/?#@]*)*@")
+
+
+def redact_url(text):
+    """``text`` with the user info of every URL in it replaced: ``https://********@host/x``."""
+    if text is None:
+        return None
+    return _USERINFO_RE.sub(r"\1%s@" % REDACTED, str(text))
+
+
+def split_userinfo(url):
+    """``(url without user info, username or None, password or None)``, percent-decoded."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _sep, password = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, unquote(user) or None, unquote(password) if _sep else None
 
 
 class HttpError(Exception):
-    """A failed HTTP exchange: transport error (status None) or an error status."""
+    """A failed HTTP exchange: transport error (status None) or an error status.
+
+    The URL and the message are redacted (``redact_url``): an error never carries credentials."""
 
     def __init__(self, method, url, status=None, message="", body=None):
         self.method = method
+        url = redact_url(url)
+        message = redact_url(message) if message else message
         self.url = url
         self.status = status
         self.server_message = message
@@ -128,6 +162,13 @@ class HttpClient(object):
                  sleep=time.sleep):
         if not HAS_REQUESTS:
             raise HttpError("-", base_url, None, "the Python library 'requests' is required")
+        # User info in the URL is authentication, not part of the address: it is used as basic
+        # auth (unless a token or username is given) and kept out of every URL this client shows.
+        base_url, url_user, url_password = split_userinfo(base_url)
+        if url_user is not None and username is None and not token:
+            username, password = url_user, url_password
+        # for the module's no_log_values: a password given in the URL is as secret as the option
+        self.url_password = url_password
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = max(0, int(retries))
@@ -152,7 +193,7 @@ class HttpClient(object):
 
     def url(self, path):
         if path.startswith("http://") or path.startswith("https://"):
-            return path
+            return split_userinfo(path)[0]
         return "%s/%s" % (self.base_url, path.lstrip("/"))
 
     def _delay(self, attempt, response=None):

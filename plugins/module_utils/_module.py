@@ -20,7 +20,12 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import (
-    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, HttpError)
+    HAS_REQUESTS, REDACTED, REQUESTS_IMPORT_ERROR, HttpError, redact_url)
+
+# Connection options whose value is never shown, not even in ``invocation`` at -vvv: the user
+# name is half of a credential. It is not ``no_log`` (that would mask the name wherever it
+# appears in a result, job names included); the invocation is rewritten instead.
+HIDDEN_OPTIONS = ("username",)
 
 
 def connection_args(url_option, env_prefix):
@@ -60,8 +65,26 @@ class RestModule(object):
             self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
         self.params = self.module.params
         self.check_mode = self.module.check_mode
-        self.client = self.make_client(self.params)
         self.messages = []
+        try:
+            self.client = self.make_client(self.params)
+        except HttpError as exc:
+            self.module.fail_json(msg="%s: %s" % (self.API, exc), http=exc.to_dict(), invocation=self.invocation())
+        url_password = getattr(getattr(self.client, "http", None), "url_password", None)
+        if url_password:
+            self.module.no_log_values.add(url_password)
+
+    def invocation(self):
+        """The module arguments as results show them: URLs without user info, no user name."""
+        args = {}
+        for key, value in self.params.items():
+            spec = self.module.argument_spec.get(key) or {}
+            if value is not None and (key in HIDDEN_OPTIONS or spec.get("no_log")):
+                value = REDACTED
+            elif isinstance(value, str) and "://" in value:
+                value = redact_url(value)
+            args[key] = value
+        return {"module_args": args}
 
     def make_client(self, params):
         raise NotImplementedError
@@ -81,19 +104,24 @@ class RestModule(object):
 
     def run(self, runner):
         """Call ``runner(self)`` -> result dict, and exit or fail with a clear message."""
+        invocation = self.invocation()
         try:
             result = runner(self)
         except self.ERRORS as exc:
-            self.module.fail_json(msg=str(exc), progress=self.messages, **_jsonable(exc.details))
+            self.module.fail_json(msg=redact_url(exc), progress=self.messages, invocation=invocation,
+                                  **_jsonable(exc.details))
         except HttpError as exc:
-            self.module.fail_json(msg="%s: %s" % (self.API, exc), http=exc.to_dict(), progress=self.messages)
+            self.module.fail_json(msg="%s: %s" % (self.API, exc), http=exc.to_dict(), progress=self.messages,
+                                  invocation=invocation)
         except Exception as exc:  # pragma: no cover - unexpected bug: keep the trace
-            self.module.fail_json(msg="unexpected error: %s" % exc, exception=traceback.format_exc())
+            self.module.fail_json(msg="unexpected error (%s): %s" % (type(exc).__name__, redact_url(exc) or repr(exc)),
+                                  exception=redact_url(traceback.format_exc()), invocation=invocation)
         else:
             if self.messages and "progress" not in result:
                 result["progress"] = self.messages
             if not self.module._diff:
                 result.pop("diff", None)
+            result.setdefault("invocation", invocation)
             self.module.exit_json(**result)
         finally:
             self.client.http.close()

@@ -76,3 +76,10 @@ def test_same_savepoint_path(a, b, same):
 def test_the_filters_are_registered():
     assert JobsFilters().filters()["flink_jobs_problems"] is flink_jobs_problems
     assert PathFilters().filters()["same_savepoint_path"] is same_savepoint_path
+
+
+def test_redact_url_filter():
+    from ansible_collections.flinkops.cookbook.plugins.filter.redact_url import FilterModule as RedactFilters
+    redact = RedactFilters().filters()["redact_url"]
+    assert redact("https://ops:s3cret@flink.test:8443") == "https://********@flink.test:8443"
+    assert redact("http://flink.test:8081") == "http://flink.test:8081"

@@ -8,7 +8,8 @@ import socket
 import pytest
 import requests
 
-from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError, server_message
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import (
+    HttpClient, HttpError, redact_url, server_message, split_userinfo)
 from fake_flink import BASE, connection_error
 
 UNAVAILABLE = (503, {"errors": ["Service temporarily unavailable due to an ongoing leader election."]})
@@ -228,3 +229,66 @@ def test_absolute_urls_are_used_as_given():
     http = HttpClient(BASE + "/")
     assert http.url("/jobs") == BASE + "/jobs"
     assert http.url("https://elsewhere.test/x") == "https://elsewhere.test/x"
+
+
+# -- credentials never appear in a message ------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("https://ops:s3cret@flink.test:8443/v1/jobs", "https://********@flink.test:8443/v1/jobs"),
+    ("GET http://ops@flink.test/x failed", "GET http://********@flink.test/x failed"),
+    ("a p@ss with @ inside: https://ops:p@ss@flink.test/x", "a p@ss with @ inside: https://********@flink.test/x"),
+    ("two: http://a:b@h1/x and s3://key:secret@bucket/sp", "two: http://********@h1/x and s3://********@bucket/sp"),
+    ("no user info: http://flink.test/x?next=a@b and mail ops@example.com",
+     "no user info: http://flink.test/x?next=a@b and mail ops@example.com"),
+    (None, None),
+])
+def test_redact_url(text, expected):
+    assert redact_url(text) == expected
+
+
+def test_split_userinfo_decodes_and_keeps_the_rest_of_the_url():
+    assert split_userinfo("https://ops:s3cr%40t@flink.test:8443/v1?x=1") == ("https://flink.test:8443/v1?x=1", "ops",
+                                                                            "s3cr@t")
+    assert split_userinfo("https://ops@flink.test") == ("https://flink.test", "ops", None)
+    assert split_userinfo(BASE) == (BASE, None, None)
+
+
+def test_user_info_in_the_base_url_is_basic_auth_and_never_part_of_a_url(flink):
+    flink.on("GET", "/jobs/overview", (500, {"errors": ["boom at http://ops:s3cret@flink.test:8081/jobs"]}))
+    http = HttpClient(BASE.replace("http://", "http://ops:s3cret@"), retries=0, sleep=lambda s: None)
+    assert http.base_url == BASE and http.url_password == "s3cret"
+    http.get("/config")
+    assert flink.calls[0].request.headers["Authorization"] == "Basic " + base64.b64encode(b"ops:s3cret").decode()
+    assert "ops" not in flink.calls[0].request.url
+    with pytest.raises(HttpError) as info:
+        http.get("/jobs/overview")
+    for text in (str(info.value), json.dumps(info.value.to_dict())):
+        assert "s3cret" not in text and "ops:" not in text
+    assert info.value.url == BASE + "/jobs/overview"
+    assert "http://********@flink.test:8081/jobs" in info.value.server_message
+
+
+def test_an_explicit_username_wins_over_the_url_user_info(flink):
+    http = HttpClient(BASE.replace("http://", "http://url-user:url-pass@"), username="ops", password="pw",
+                      sleep=lambda s: None)
+    http.get("/config")
+    assert flink.calls[0].request.headers["Authorization"] == "Basic " + base64.b64encode(b"ops:pw").decode()
+    assert http.base_url == BASE
+
+
+def test_a_transport_error_of_a_url_with_user_info_shows_no_credential(monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    http = HttpClient("http://ops:s3cret@127.0.0.1:%d/" % port, retries=0, timeout=2)
+    with pytest.raises(HttpError) as info:
+        http.get("/overview")
+    assert "s3cret" not in str(info.value) and "ops" not in str(info.value)
+    assert "http://127.0.0.1:%d/overview" % port in str(info.value)
+
+
+def test_an_http_error_built_from_any_url_is_redacted():
+    error = HttpError("GET", "https://ops:s3cret@flink.test/x", None, "ConnectionError: https://ops:s3cret@flink.test")
+    assert "s3cret" not in str(error) and "s3cret" not in json.dumps(error.to_dict())
+    assert "https://********@flink.test/x" in str(error)
