@@ -313,8 +313,33 @@ def fenced_id(*parts):
 
 
 def spec_digest(spec):
-    """What identifies a desired spec for the fence: its labelled fields."""
-    return fenced_id(_label_spec(spec or {}))
+    """What identifies a desired spec for the fence: its labelled fields but the upload id
+    (two runs may upload the same jar content under two ids)."""
+    return fenced_id(dict((k, v) for k, v in _label_spec(spec or {}).items() if k != "jar_id"))
+
+
+def last_stop_savepoint(client, name):
+    """``(job_id, location)`` when the newest ended job named ``name`` was stopped with a
+    savepoint (it FINISHED, and its last completed checkpoint is a savepoint), else None.
+
+    A job of that name that is not running but was just stopped this way was being
+    upgraded, scaled or suspended by someone (a concurrent run, a run that crashed, an
+    operator): its state is in that savepoint, and starting it empty would lose it.
+    """
+    ended = [j for j in client.jobs_overview() if j.get("name") == name and j.get("state") in TERMINAL_STATES]
+    if not ended:
+        return None
+    newest = max(ended, key=lambda j: j.get("end-time") or 0)
+    if newest.get("state") != "FINISHED":
+        return None
+    try:
+        latest = (client.job_checkpoints(newest["jid"]) or {}).get("latest") or {}
+    except HttpError:
+        return None
+    completed, savepoint = latest.get("completed") or {}, latest.get("savepoint") or {}
+    if savepoint.get("external_path") and (not completed or completed.get("id") == savepoint.get("id")):
+        return newest["jid"], savepoint["external_path"]
+    return None
 
 
 def _probe_trigger(client, job_id, trigger_id):
@@ -618,7 +643,8 @@ def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_direc
                                    on_trigger=lambda trigger_id: record(trigger_id=trigger_id))
     location = savepoint["location"]
     new_job_id = resume.get("new_job_id") or fenced_id("run", old_job_id, location, spec_digest(new_spec))
-    record(phase="submit", savepoint=location, trigger_id=savepoint.get("trigger_id"), new_job_id=new_job_id)
+    record(phase="submit", old_job_id=old_job_id, previous_spec=old_spec, spec=new_spec, savepoint=location,
+           trigger_id=savepoint.get("trigger_id"), new_job_id=new_job_id)
     concurrent = False
     try:
         if not resume.get("submitted"):

@@ -136,12 +136,28 @@ options:
   journal:
     description:
       - Path of a write-ahead journal on the controller for upgrades. Each step (savepoint trigger id,
-        savepoint location, new job id) is recorded before it is taken, and the file is removed once
-        the new version is verified or the previous one runs again.
-      - If a run dies half-way (endpoint unreachable, controller killed), the next run with the same
-        journal resumes. It waits for the savepoint already triggered, or it starts from the savepoint
-        already taken when the old job is gone. It never takes a second savepoint and never loses the first.
+        savepoint location, new job id) is recorded before it is taken. Once the new version is verified
+        the journal stays in phase C(validate) for the caller's validation window; the caller removes it
+        once the upgrade is validated or rolled back. It is removed by the module when the previous
+        version runs again after a failed start.
+      - The journal names the C(ansible-playbook) run that owns it. Another live run that finds it fails
+        at once, naming that run, and changes nothing (a lock on C(<journal>.lock) makes the check atomic).
+      - If a run dies at any moment (endpoint unreachable, controller killed), the next run with the same
+        journal resumes. It waits for the savepoint already triggered, finds the savepoint of a trigger
+        whose answer it never recorded, starts from the savepoint already taken when the old job is gone,
+        verifies a job already submitted instead of submitting another, and returns an upgrade whose
+        validation window was missed so that the caller validates it again. It never takes a second
+        savepoint and never loses the first.
     type: path
+  from_last_savepoint:
+    description:
+      - With O(state=running), when no job of that name is active but the newest ended job of that name
+        was stopped with a savepoint (it FINISHED and its last checkpoint is that savepoint), start from
+        that savepoint rather than from empty state, and say so. This is what happens when another run
+        or an operator stopped the job a moment ago; starting it empty would lose its state.
+      - Ignored when O(savepoint_path) is given. Set to V(false) to start empty on purpose.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -262,7 +278,8 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._http import Htt
 from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal, describe_run
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     FlinkOpsError, cancel_and_wait, check_savepoint_uri, check_slots, duplicate_submission, ensure_jar, fenced_id,
-    file_sha256, find_active_job, jar_display_name, job_parallelism, job_spec, plan_resume, redeploy_from_savepoint,
+    file_sha256, find_active_job, jar_display_name, job_parallelism, job_spec, last_stop_savepoint, plan_resume,
+    redeploy_from_savepoint,
     spec_digest, submit_job, take_savepoint, wait_running)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import TERMINAL_STATES
 
@@ -353,6 +370,9 @@ def _ensure_running(fm, current, journal, pending):
                       jar_id=(current_spec or {}).get("jar_id"), jar_uploaded=False)
         return result
     resume = plan["resume"] if plan else None
+    if current is None and not resume and not p["savepoint_path"] and p["from_last_savepoint"]:
+        plan = plan_from_last_savepoint(fm)
+        resume = plan["resume"] if plan else None
     if resume:
         result["resumed"] = resume
         current, current_spec = None, plan["previous_spec"]
@@ -452,6 +472,18 @@ def deploy(fm, desired):
     return job_id, concurrent, started
 
 
+def plan_from_last_savepoint(fm):
+    """No job of that name runs, but the newest one was stopped with a savepoint: start from it."""
+    found = last_stop_savepoint(fm.client, fm.params["name"])
+    if not found:
+        return None
+    old_job_id, location = found
+    fm.report("no job %s runs, but job %s was stopped with savepoint %s: starting from it, not from empty state"
+              % (fm.params["name"], old_job_id, location))
+    return {"action": "resume", "old_job_id": old_job_id, "previous_spec": job_spec(fm.client, old_job_id),
+            "spec": None, "resume": {"savepoint": location, "from_last_savepoint": True}}
+
+
 def resume_plan(fm, journal, pending, current):
     """What the journal a previous run left asks for (``flink_ops.plan_resume``), or None."""
     if not journal or not pending or not pending.get("phase") or pending.get("job") != fm.params["name"]:
@@ -543,6 +575,7 @@ def main():
         start_timeout=dict(type="int", default=300),
         wait_for_checkpoint=dict(type="bool", default=True),
         journal=dict(type="path"),
+        from_last_savepoint=dict(type="bool", default=True),
     )
     fm = FlinkModule(spec, supports_check_mode=True, required_if=[("state", "running", ("jar", "spec"), True)],
                      mutually_exclusive=[("jar", "spec")])

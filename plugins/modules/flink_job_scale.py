@@ -70,6 +70,17 @@ options:
     description: For the savepoint method, also wait for the first completed checkpoint after the restart.
     type: bool
     default: true
+  journal:
+    description:
+      - Path of a write-ahead journal on the controller (the same file as M(flinkops.cookbook.flink_job)'s, one per
+        job). A rescale through a savepoint records each step before it is taken and leaves the journal in phase
+        C(validate) for the caller's validation window; the caller removes it.
+      - A live run that finds the journal owned by another C(ansible-playbook) run fails at once, naming that run.
+        A run that finds the journal of a crashed run finishes its rescale from the savepoint already taken.
+      - Without a journal, a job of that name that is not running but was just stopped with a savepoint (the
+        newest ended job FINISHED with a savepoint as its last checkpoint) is still started from that savepoint
+        at the new parallelism, never left down.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -110,6 +121,11 @@ savepoint:
   description: The savepoint of a savepoint rescale.
   returned: when the savepoint method ran
   type: dict
+resumed:
+  description: How an interrupted rescale was finished (the savepoint started from, or C(validation) when only the
+    validation window was missed).
+  returned: when an interrupted rescale was resumed
+  type: dict
 fallback_reason:
   description: Why C(auto) did not rescale in place.
   returned: when auto chose the savepoint method
@@ -117,9 +133,10 @@ fallback_reason:
 """
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
+from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
-    Clock, FlinkOpsError, check_savepoint_uri, check_slots, job_parallelism, job_spec, redeploy_from_savepoint,
-    require_active_job)
+    Clock, FlinkOpsError, check_savepoint_uri, check_slots, find_active_job, job_parallelism, job_spec,
+    last_stop_savepoint, plan_resume, redeploy_from_savepoint, require_active_job)
 
 
 def in_place_support(client):
@@ -177,6 +194,67 @@ def run(fm):
     if target < 1:
         raise FlinkOpsError("parallelism must be a positive integer, got %d; nothing was changed" % target)
     check_savepoint_uri(p["target_directory"], p["shared_fs"], "target_directory")
+    journal = Journal(p["journal"]) if p["journal"] else None
+    pending = journal.claim("scale", p["name"] or p["job_id"], check_mode=fm.check_mode) if journal else None
+    try:
+        resumed = resume_interrupted(fm, journal, pending, target)
+        return resumed if resumed is not None else rescale(fm, journal, target)
+    finally:
+        if journal and not fm.check_mode and not journal.pending():
+            journal.clear()
+
+
+def resume_interrupted(fm, journal, pending, target):
+    """Finish a rescale through a savepoint that a crashed run (its journal) or another run (a job of
+    that name stopped with a savepoint a moment ago) left half-way; None when there is none."""
+    client = fm.client
+    current = find_active_job(client, name=fm.params["name"], job_id=fm.params["job_id"])
+    plan = None
+    if pending and pending.get("phase") and fm.params["name"] and pending.get("job") == fm.params["name"]:
+        plan = plan_resume(client, pending, current, report=fm.report)
+        if plan["action"] == "none":
+            fm.module.warn("cleared the journal %s of an interrupted scale: %s" % (journal.path, plan["reason"]))
+            if not fm.check_mode:
+                journal.reset()
+            plan = None
+    elif current is None and fm.params["name"]:
+        found = last_stop_savepoint(client, fm.params["name"])
+        if found:
+            plan = {"action": "resume", "old_job_id": found[0], "previous_spec": job_spec(client, found[0]),
+                    "spec": None, "resume": {"savepoint": found[1], "from_last_savepoint": True}}
+    if plan is None:
+        return None
+    previous = plan["previous_spec"] or {}
+    new_spec = plan.get("spec") or dict(previous, parallelism=target)
+    result = {"changed": True, "method": "savepoint", "previous_parallelism": previous.get("parallelism"),
+              "resumed": plan.get("resume") or {"validation": True},
+              "diff": {"before": {"parallelism": previous.get("parallelism")},
+                       "after": {"parallelism": new_spec.get("parallelism")}}}
+    if plan["action"] == "validate":
+        result["job"] = {"id": plan["job_id"], "name": fm.params["name"], "state": current.get("state"),
+                         "parallelism": new_spec.get("parallelism")}
+        return result
+    if not previous.get("jar_id"):
+        raise FlinkOpsError("job %s was stopped with savepoint %s but carries no flinkops spec, so it cannot be "
+                            "restarted automatically: start it from that savepoint"
+                            % (plan["old_job_id"], plan["resume"]["savepoint"]))
+    if fm.check_mode:
+        result["job"] = {"name": fm.params["name"], "state": "RUNNING", "parallelism": new_spec.get("parallelism")}
+        return result
+    fm.report("resuming the rescale of %s from savepoint %s" % (fm.params["name"], plan["resume"].get("savepoint")))
+    outcome = redeploy_from_savepoint(
+        client, plan["old_job_id"], previous, new_spec, target_directory=fm.params["target_directory"],
+        format_type=fm.params["format_type"], savepoint_timeout=fm.params["savepoint_timeout"],
+        start_timeout=fm.params["timeout"], require_checkpoint=fm.params["wait_for_checkpoint"],
+        report=fm.report, journal=journal, resume=plan["resume"])
+    result.update(savepoint=outcome["savepoint"], previous_job_id=plan["old_job_id"],
+                  job={"id": outcome["job_id"], "name": fm.params["name"], "state": "RUNNING",
+                       "parallelism": outcome["parallelism"], "restored_from": outcome["restored_from"]})
+    return result
+
+
+def rescale(fm, journal, target):
+    p = fm.params
     client = fm.client
     overview = require_active_job(client, name=p["name"], job_id=p["job_id"])
     job = client.job(overview["jid"])
@@ -221,7 +299,13 @@ def run(fm):
         outcome = redeploy_from_savepoint(
             client, overview["jid"], spec, new_spec, target_directory=p["target_directory"],
             format_type=p["format_type"], savepoint_timeout=p["savepoint_timeout"], start_timeout=p["timeout"],
-            require_checkpoint=p["wait_for_checkpoint"], report=fm.report)
+            require_checkpoint=p["wait_for_checkpoint"], report=fm.report, journal=journal)
+        if outcome["concurrent"]:
+            fm.module.warn("job %s was rescaled by a concurrent run (new job %s); this run changed nothing"
+                           % (overview["name"], outcome["job_id"]))
+            result["changed"] = False
+            if journal:
+                journal.clear()
         result.update(savepoint=outcome["savepoint"], previous_job_id=overview["jid"],
                       job=dict(view, id=outcome["job_id"], state="RUNNING", parallelism=outcome["parallelism"],
                                restored_from=outcome["restored_from"]))
@@ -238,7 +322,7 @@ def main():
         shared_fs=dict(type="bool", default=False),
         format_type=dict(type="str", default="CANONICAL", choices=["CANONICAL", "NATIVE"]),
         savepoint_timeout=dict(type="int", default=600), timeout=dict(type="int", default=300),
-        wait_for_checkpoint=dict(type="bool", default=True))
+        wait_for_checkpoint=dict(type="bool", default=True), journal=dict(type="path"))
     fm = FlinkModule(spec, supports_check_mode=True, required_one_of=[("name", "job_id")],
                      mutually_exclusive=[("name", "job_id")])
     fm.run(run)

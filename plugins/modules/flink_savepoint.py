@@ -116,6 +116,10 @@ savepoint:
     reused:
       description: True when an existing savepoint younger than O(max_age) was returned.
       type: bool
+    joined:
+      description: True when a concurrent run had already asked for this savepoint (same fenced trigger id) and
+        this run waited for that one instead of taking a second.
+      type: bool
 job:
   description: Id, name and state of the job after the run.
   returned: always
@@ -160,8 +164,13 @@ def run(fm):
                             job=view)
     if fm.check_mode:
         return {"changed": True, "job": view}
+    # Fenced on the newest savepoint the job has: two runs taking a backup at the same time join one
+    # trigger (one savepoint); once it completes, the next backup gets a new id.
+    latest = ((client.job_checkpoints(job["jid"]) or {}).get("latest") or {}).get("savepoint") or {}
+    fence = ("stop" if p["stop"] else "savepoint", latest.get("id"), p["target_directory"], p["format_type"])
     savepoint = take_savepoint(client, job["jid"], p["target_directory"], p["format_type"], p["timeout"],
-                               stop=p["stop"], drain=p["drain"], trigger_id=p["trigger_id"], report=fm.report)
+                               stop=p["stop"], drain=p["drain"], trigger_id=p["trigger_id"], report=fm.report,
+                               fence=fence)
     savepoint["reused"] = False
     if p["stop"]:
         state = (client.job_or_none(job["jid"]) or {}).get("state", "absent")

@@ -85,7 +85,7 @@ def test_endpoint_lost_after_the_savepoint_then_a_rerun_completes_from_it(local_
     """Kill the JobManager as soon as the savepoint is recorded: the play fails clearly; once the
     JobManager is back, a re-run starts the new version from that savepoint and takes no second one."""
     api, env, base = local_env["api"], local_env["env"], local_env["dir"]
-    journal = base / "manifests" / "local-flink" / f"{JOB}.upgrade-journal.json"
+    journal = base / "manifests" / "local-flink" / f"{JOB}.journal.json"
     killed = threading.Event()
 
     def kill_when_savepoint_recorded():

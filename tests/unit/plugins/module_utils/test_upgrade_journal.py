@@ -6,7 +6,8 @@ import json
 import pytest
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
-    Journal, encode_labels, redeploy_from_savepoint)
+    FlinkOpsError, Journal, encode_labels, fenced_id, plan_resume, redeploy_from_savepoint, spec_digest,
+    take_savepoint)
 from fake_flink import hex_id
 
 OLD = hex_id(0x0A1)
@@ -28,7 +29,7 @@ def test_journal_round_trip_and_clear(tmp_path):
     journal.record(trigger_id="ab" * 16)
     again = Journal(str(path))
     assert again.data["job"] == "orders" and again.data["trigger_id"] == "ab" * 16
-    assert not (tmp_path / "deep" / "orders.json.tmp").exists(), "written through a temp file and renamed"
+    assert not list((tmp_path / "deep").glob("*.tmp")), "written through a temp file and renamed"
     again.clear()
     assert not path.exists() and Journal(str(path)).data is None
 
@@ -62,3 +63,83 @@ def test_resume_from_a_recorded_savepoint_takes_no_second_savepoint(cluster):
     (run,) = cluster.calls_to("POST", "/jars/%s/run" % NEW_SPEC["jar_id"])
     assert run.body["savepointPath"] == "s3://sp/savepoint-0a1-1"
     assert result["restored_from"] == "s3://sp/savepoint-0a1-1"
+
+
+# -- plan_resume: what the next run does at each point a crashed run may have stopped -----------
+def _pending(**fields):
+    return dict({"job": "orders", "operation": "upgrade", "old_job_id": OLD, "previous_spec": OLD_SPEC,
+                 "spec": NEW_SPEC, "savepoint_asked": 0}, **fields)
+
+
+def test_trigger_recorded_and_job_still_running_with_the_savepoint_pending_waits_for_it(cluster):
+    client = cluster.client()
+    trigger = "cd" * 16
+    cluster.triggers[trigger] = {"job": OLD, "stop": True, "body": {}}
+    cluster.savepoint_result[trigger] = {"status": {"id": "IN_PROGRESS"}}
+    plan = plan_resume(client, _pending(phase="savepoint", trigger_id=trigger), {"jid": OLD})
+    assert plan["action"] == "resume" and plan["resume"] == {"trigger_id": trigger}
+
+
+def test_trigger_gone_while_the_old_job_runs_again_clears_the_journal(cluster):
+    """Repro: a trigger lost in a leader failover left a journal no re-run could clear."""
+    plan = plan_resume(cluster.client(), _pending(phase="savepoint", trigger_id="ee" * 16), {"jid": OLD})
+    assert plan["action"] == "none" and "gone" in plan["reason"]
+
+
+def test_old_job_finished_before_the_location_was_recorded_resumes_from_the_trigger(cluster):
+    """Repro: killed the moment the old job FINISHED, the journal held the trigger id only."""
+    trigger = "cd" * 16
+    cluster.triggers[trigger] = {"job": OLD, "stop": True, "body": {}}
+    cluster.savepoint_result[trigger] = {"status": {"id": "COMPLETED"},
+                                         "operation": {"location": "s3://sp/savepoint-0a1-cd"}}
+    cluster.jobs[OLD]["state"] = "FINISHED"
+    plan = plan_resume(cluster.client(), _pending(phase="savepoint", trigger_id=trigger), None)
+    assert plan["action"] == "resume"
+    assert plan["resume"]["savepoint"] == "s3://sp/savepoint-0a1-cd" and not plan["resume"]["submitted"]
+    result = redeploy_from_savepoint(cluster.client(), OLD, OLD_SPEC, NEW_SPEC, resume=plan["resume"])
+    assert result["restored_from"] == "s3://sp/savepoint-0a1-cd"
+    assert cluster.calls_to("POST", "/jobs/%s/stop" % OLD) == [], "no second savepoint"
+
+
+def test_a_submitted_new_job_is_verified_not_cancelled(cluster):
+    new = hex_id(0x0B2)
+    cluster.jobs[OLD]["state"] = "FINISHED"
+    cluster.add_job(new, name="orders", spec_labels=encode_labels(NEW_SPEC), restored="s3://sp/savepoint-0a1-1")
+    pending = _pending(phase="submit", savepoint="s3://sp/savepoint-0a1-1", new_job_id=new)
+    plan = plan_resume(cluster.client(), pending, {"jid": new})
+    assert plan["resume"] == {"savepoint": "s3://sp/savepoint-0a1-1", "trigger_id": None, "new_job_id": new,
+                              "submitted": True}
+    result = redeploy_from_savepoint(cluster.client(), OLD, OLD_SPEC, NEW_SPEC, resume=plan["resume"])
+    assert result["job_id"] == new
+    assert cluster.calls_to("PATCH", "/jobs/.*") == [] and cluster.calls_to("POST", "/jars/.*/run") == []
+
+
+def test_a_missed_validation_window_is_returned_for_validation(cluster):
+    new = hex_id(0x0B2)
+    cluster.add_job(new, name="orders", spec_labels=encode_labels(NEW_SPEC))
+    plan = plan_resume(cluster.client(), _pending(phase="validate", savepoint="s3://sp/1", new_job_id=new),
+                       {"jid": new})
+    assert plan["action"] == "validate" and plan["job_id"] == new and plan["savepoint"] == "s3://sp/1"
+
+
+def test_job_down_with_no_savepoint_names_the_latest_retained_checkpoint(cluster):
+    cluster.jobs[OLD]["state"] = "CANCELED"
+    with pytest.raises(FlinkOpsError, match="no savepoint of it exists"):
+        plan_resume(cluster.client(), _pending(phase="savepoint", trigger_id="ee" * 16), None)
+
+
+def test_fenced_ids_are_the_same_for_the_same_operation_and_differ_otherwise():
+    assert fenced_id("run", OLD, "s3://sp/1", spec_digest(NEW_SPEC)) == \
+        fenced_id("run", OLD, "s3://sp/1", spec_digest(dict(NEW_SPEC, jar_id="9_other-upload.jar")))
+    assert fenced_id("run", OLD, "s3://sp/1", spec_digest(NEW_SPEC)) != \
+        fenced_id("run", OLD, "s3://sp/2", spec_digest(NEW_SPEC))
+
+
+def test_two_runs_of_one_upgrade_take_one_savepoint(cluster):
+    """The second run's fenced trigger id is the first one's: it joins it instead of stopping again."""
+    first = take_savepoint(cluster.client(), OLD, "s3://sp", stop=True, fence=spec_digest(NEW_SPEC))
+    cluster.jobs[OLD]["state"] = "RUNNING"  # as seen by a run that looked before the stop took effect
+    second = take_savepoint(cluster.client(), OLD, "s3://sp", stop=True, fence=spec_digest(NEW_SPEC))
+    assert second["trigger_id"] == first["trigger_id"] and second["joined"] and not first["joined"]
+    assert second["location"] == first["location"]
+    assert len(cluster.calls_to("POST", "/jobs/%s/stop" % OLD)) == 1
