@@ -18,7 +18,7 @@ options:
       - Set it once for a play with C(module_defaults) and the action group C(group/flinkops.cookbook.cmf).
       - Falls back to the E(CMF_URL) environment variable.
       - User info in the URL (C(https://user:password@host)) is used for basic authentication
-        (unless O(username) or O(token) is set) and is never shown: messages, errors and the
+        (unless O(username) or O(token) is set) and is never shown. Messages, errors and the
         returned C(invocation) carry the URL without it, and the password is masked wherever it appears.
     type: str
     required: true
