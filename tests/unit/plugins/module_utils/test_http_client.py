@@ -246,8 +246,8 @@ def test_redact_url(text, expected):
 
 
 def test_split_userinfo_decodes_and_keeps_the_rest_of_the_url():
-    assert split_userinfo("https://ops:s3cr%40t@flink.test:8443/v1?x=1") == ("https://flink.test:8443/v1?x=1", "ops",
-                                                                            "s3cr@t")
+    expected = ("https://flink.test:8443/v1?x=1", "ops", "s3cr@t")
+    assert split_userinfo("https://ops:s3cr%40t@flink.test:8443/v1?x=1") == expected
     assert split_userinfo("https://ops@flink.test") == ("https://flink.test", "ops", None)
     assert split_userinfo(BASE) == (BASE, None, None)
 
