@@ -63,6 +63,16 @@ options:
         capped exponential backoff and jitter. Job submission is never retried blindly.
     type: int
     default: 3
+  failover_timeout:
+    description:
+      - Seconds an idempotent request keeps being retried, beyond O(retries), while the JobManager
+        fails over to a new leader (ZooKeeper or Kubernetes HA). During a leader change Flink answers
+        HTTP 503 ("ongoing leader election") or HTTP 500 with an RPC or leadership error, or refuses
+        connections; none of these is an answer about the job.
+      - A job submission whose answer is lost in a failover is reconciled by its job id, never posted
+        twice. V(0) turns the failover window off.
+    type: int
+    default: 60
 requirements:
   - requests
 """

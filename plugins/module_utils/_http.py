@@ -159,7 +159,7 @@ class HttpClient(object):
     def __init__(self, base_url, username=None, password=None, token=None,
                  client_cert=None, client_key=None, validate_certs=True, ca_path=None,
                  timeout=30, retries=3, backoff=0.5, max_backoff=8.0, headers=None,
-                 sleep=time.sleep):
+                 sleep=time.sleep, failover_timeout=0, transient=None, now=time.time):
         if not HAS_REQUESTS:
             raise HttpError("-", base_url, None, "the Python library 'requests' is required")
         # User info in the URL is authentication, not part of the address: it is used as basic
@@ -175,6 +175,12 @@ class HttpClient(object):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._sleep = sleep
+        self._now = now
+        # A server that fails over (a JobManager leader change) answers 503, some 500s that the
+        # API's client names with ``transient(status, message)``, or refuses connections for a
+        # while: retryable calls keep retrying through that for up to ``failover_timeout`` s.
+        self.failover_timeout = max(0, failover_timeout or 0)
+        self.transient = transient
         self.session = requests.Session()
         # Retries are ours: the adapter must not retry behind our back.
         adapter = HTTPAdapter(max_retries=0)
@@ -214,10 +220,13 @@ class HttpClient(object):
         url = self.url(path)
         retryable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         attempts = self.retries + 1 if retryable else 1
+        deadline = self._now() + self.failover_timeout if retryable else 0
         last_error = None
-        for attempt in range(attempts):
+        attempt = 0
+        while attempt < attempts or (last_error is not None and self._now() < deadline):
             if attempt:
-                self._sleep(self._delay(attempt - 1, getattr(last_error, "response", None)))
+                self._sleep(self._delay(min(attempt - 1, 4), getattr(last_error, "response", None)))
+            attempt += 1
             try:
                 # verify= is passed explicitly: requests would otherwise let REQUESTS_CA_BUNDLE
                 # override ca_path, and even re-enable checks that validate_certs turned off.
@@ -239,12 +248,14 @@ class HttpClient(object):
             error = HttpError(method, url, response.status_code, server_message(response),
                               body=_decode_quiet(response))
             error.response = response
-            if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
+            transient = response.status_code in RETRY_STATUSES or bool(
+                self.transient and self.transient(response.status_code, error.server_message))
+            if transient and retryable:
                 last_error = error
                 continue
             raise error
-        if attempts > 1:
-            last_error.args = ("%s (after %d attempts)" % (last_error.args[0], attempts),)
+        if attempt > 1:
+            last_error.args = ("%s (after %d attempts)" % (last_error.args[0], attempt),)
         raise last_error
 
     def get(self, path, **kwargs):

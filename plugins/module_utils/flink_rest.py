@@ -30,6 +30,20 @@ ACTIVE_STATES = frozenset(("INITIALIZING", "CREATED", "RUNNING", "FAILING", "CAN
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
+# What a JobManager answers with HTTP 500 while leadership moves: an RPC to a leader that is
+# gone or not yet confirmed, not an answer about the job (RELIABILITY A3: the cache of the old
+# leader is lost, so operations are reconciled by their client-chosen ids afterwards).
+LEADER_CHANGE_RE = re.compile(
+    r"leader|FencingTokenException|RecipientUnreachableException|RpcConnectionException|"
+    r"Could not connect to|AskTimeoutException|TimeoutException|Dispatcher .*not|not yet (?:available|ready)|"
+    r"JobManagerRunner .*closed|ongoing leader election", re.IGNORECASE)
+
+
+def leader_change(status, message):
+    """True for a 500 that a JobManager answers while it loses or takes over leadership."""
+    return status == 500 and bool(LEADER_CHANGE_RE.search(message or ""))
+
+
 def new_id():
     """A 32-hex id, as Flink wants for job ids and savepoint trigger ids."""
     return uuid.uuid4().hex
@@ -42,6 +56,8 @@ class FlinkRestClient(object):
 
     @classmethod
     def from_params(cls, params, **kwargs):
+        kwargs.setdefault("failover_timeout", params.get("failover_timeout", 60))
+        kwargs.setdefault("transient", leader_change)
         return cls(HttpClient.from_params(params, "endpoint", **kwargs))
 
     # -- cluster ---------------------------------------------------------------------

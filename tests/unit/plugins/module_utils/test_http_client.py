@@ -78,6 +78,61 @@ def test_500_is_never_retried(flink):
     assert len(flink.calls_to("GET", "/overview")) == 1
 
 
+LEADER_GONE = (500, {"errors": ["org.apache.flink.runtime.rpc.exceptions.RecipientUnreachableException: "
+                                 "Could not send message [LocalFencedMessage(...)] from sender [unknown] to "
+                                 "recipient [pekko.tcp://flink@127.0.0.1:6123/user/rpc/dispatcher_1]"]})
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.t = 1000.0
+
+    def now(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.t += seconds
+
+
+def test_a_leader_change_is_ridden_through_beyond_the_retries_within_the_failover_window(flink):
+    """A JobManager failing over answers 503 and RPC 500s for longer than three retries last."""
+    from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import leader_change
+    clock = FakeClock()
+    flink.on("GET", "/jobs/overview", *([LEADER_GONE, UNAVAILABLE, connection_error()] * 4 + [{"jobs": []}]))
+    http = flink.http(retries=3, sleep=clock.sleep, now=clock.now, failover_timeout=60, transient=leader_change)
+    assert http.get("/jobs/overview") == {"jobs": []}
+    assert len(flink.calls_to("GET", "/jobs/overview")) == 13
+    assert clock.t - 1000.0 < 60
+
+
+def test_the_failover_window_is_bounded(flink):
+    from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import leader_change
+    clock = FakeClock()
+    flink.on("GET", "/jobs/overview", LEADER_GONE)
+    http = flink.http(retries=3, sleep=clock.sleep, now=clock.now, failover_timeout=30, transient=leader_change)
+    with pytest.raises(HttpError, match="RecipientUnreachableException.*after \\d+ attempts"):
+        http.get("/jobs/overview")
+    assert 30 <= clock.t - 1000.0 <= 40
+
+
+def test_a_500_that_is_no_leader_change_is_raised_at_once_even_with_a_failover_window(flink):
+    from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import leader_change
+    flink.on("GET", "/jobs/overview", (500, {"errors": ["java.lang.NullPointerException"]}))
+    http = flink.http(retries=3, failover_timeout=60, transient=leader_change)
+    with pytest.raises(HttpError):
+        http.get("/jobs/overview")
+    assert len(flink.calls_to("GET", "/jobs/overview")) == 1
+
+
+def test_a_leader_change_never_repeats_a_plain_post(flink):
+    from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import leader_change
+    flink.on("POST", "/jars/x.jar/run", LEADER_GONE, {"jobid": "0" * 32})
+    http = flink.http(retries=3, failover_timeout=60, transient=leader_change)
+    with pytest.raises(HttpError):
+        http.post("/jars/x.jar/run", json_body={})
+    assert len(flink.calls_to("POST", "/jars/x.jar/run")) == 1
+
+
 def test_4xx_is_never_retried(flink):
     flink.on("GET", "/jobs/overview", (400, {"errors": ["Bad request."]}), {"jobs": []})
     with pytest.raises(HttpError):
