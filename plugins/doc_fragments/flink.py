@@ -71,8 +71,10 @@ options:
         connections; none of these is an answer about the job.
       - A job submission whose answer is lost in a failover is reconciled by its job id, never posted
         twice. V(0) turns the failover window off.
+      - The default covers Flink's default ZooKeeper session timeout (60 s), after which the standby
+        takes over.
     type: int
-    default: 60
+    default: 120
 requirements:
   - requests
 """

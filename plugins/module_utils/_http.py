@@ -181,6 +181,9 @@ class HttpClient(object):
         # while: retryable calls keep retrying through that for up to ``failover_timeout`` s.
         self.failover_timeout = max(0, failover_timeout or 0)
         self.transient = transient
+        # Refused connections count as a failover only once this server has answered: a wrong
+        # URL or a server that is down fails after the plain retries, not after the window.
+        self.answered = False
         self.session = requests.Session()
         # Retries are ours: the adapter must not retry behind our back.
         adapter = HTTPAdapter(max_retries=0)
@@ -223,7 +226,8 @@ class HttpClient(object):
         deadline = self._now() + self.failover_timeout if retryable else 0
         last_error = None
         attempt = 0
-        while attempt < attempts or (last_error is not None and self._now() < deadline):
+        while attempt < attempts or (last_error is not None and self._now() < deadline
+                                     and (self.answered or last_error.status is not None)):
             if attempt:
                 self._sleep(self._delay(min(attempt - 1, 4), getattr(last_error, "response", None)))
             attempt += 1
@@ -243,6 +247,7 @@ class HttpClient(object):
                 continue
             except requests.exceptions.RequestException as exc:
                 raise HttpError(method, url, None, "%s: %s" % (type(exc).__name__, exc))
+            self.answered = True
             if response.status_code in ok:
                 return _decode(response)
             error = HttpError(method, url, response.status_code, server_message(response),

@@ -17,7 +17,7 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import FlinkOpsError
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import FlinkRestClient
 
-CONNECTION_ARGS = dict(connection_args("endpoint", "FLINK_REST"), failover_timeout=dict(type="int", default=60))
+CONNECTION_ARGS = dict(connection_args("endpoint", "FLINK_REST"), failover_timeout=dict(type="int", default=120))
 
 
 def argument_spec(**extra):

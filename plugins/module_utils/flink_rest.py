@@ -56,7 +56,7 @@ class FlinkRestClient(object):
 
     @classmethod
     def from_params(cls, params, **kwargs):
-        kwargs.setdefault("failover_timeout", params.get("failover_timeout", 60))
+        kwargs.setdefault("failover_timeout", params.get("failover_timeout", 120))
         kwargs.setdefault("transient", leader_change)
         return cls(HttpClient.from_params(params, "endpoint", **kwargs))
 

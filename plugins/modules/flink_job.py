@@ -511,8 +511,10 @@ def ensure_stopped(fm, current):
     if fm.check_mode:
         result["job"] = None
         return result
+    # Fenced: a concurrent stop of the same job joins this one's trigger instead of failing on a stopping job.
     result["savepoint"] = take_savepoint(fm.client, current["jid"], p["target_directory"], p["format_type"],
-                                         p["savepoint_timeout"], stop=True, drain=p["drain"], report=fm.report)
+                                         p["savepoint_timeout"], stop=True, drain=p["drain"], report=fm.report,
+                                         fence=("stop", p["target_directory"], p["format_type"], p["drain"]))
     result["job"] = None
     result["previous_job_id"] = current["jid"]
     return result

@@ -167,7 +167,7 @@ def test_every_flink_recipe_in_check_mode_changes_nothing(local_env):
     # resume: the job is gone and a savepoint is recorded
     res = recipe("suspend_resume_job.yml", "local", {"action": "resume", "job": JOB}, env=env)
     assert_dry_run(res, "suspend_resume_job.yml resume")
-    assert res.task("Procedure | start the declared job from the latest recorded savepoint, %s" % JOB)["changed"]
+    assert res.task("Procedure | start the declared job from that savepoint, %s" % JOB)["changed"]
     assert cluster.snapshot() == before and before["jobs"] == []
     assert files(base) == written
     assert not [f for f in files(base) if "journal" in f]

@@ -227,3 +227,31 @@ def test_two_backups_at_once_take_one_savepoint(local_env):
     assert rcs == [0, 0], logs
     assert len(savepoints(base)) == 1, "the two backups share one savepoint: %s" % savepoints(base)
     assert [j["jid"] for j in api.active_jobs(JOB)] == [v1], "a backup never touches the job"
+
+
+def test_a_suspend_crashed_after_the_stop_is_recorded_by_the_rerun_and_resumed_from_its_savepoint(local_env):
+    """The newest state of a suspended job is the savepoint it was stopped with, even when the crashed
+    suspend never recorded it: a resume must not go back to an older backup."""
+    api, env, base, v1 = local_env["api"], local_env["env"], local_env["dir"], local_env["v1_job"]
+    backup = run_playbook("backup_state.yml", "local", None, env)
+    assert backup.rc == 0, backup.stdout[-3000:]
+    older = savepoints(base)
+    proc = start_playbook("suspend_resume_job.yml", env, {"action": "suspend", "job": JOB}, log=base / "first.log")
+    try:
+        reached = wait_for(lambda: api.job(v1)["state"] == "FINISHED", proc)
+    finally:
+        crash(proc)
+    assert reached, (base / "first.log").read_text()[-2000:]
+    (stop_savepoint,) = [name for name in savepoints(base) if name not in older]
+
+    again = run_playbook("suspend_resume_job.yml", "local", {"action": "suspend", "job": JOB}, env)
+    assert again.rc == 0, again.stdout[-3000:]
+    recorded = [json.loads(p.read_text()) for p in (base / "manifests" / "local-flink").glob("suspend-*.json")]
+    assert [m["savepoints"][0]["savepoint"].endswith(stop_savepoint) for m in recorded] == [True]
+    third = run_playbook("suspend_resume_job.yml", "local", {"action": "suspend", "job": JOB}, env)
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
+
+    resume = run_playbook("suspend_resume_job.yml", "local", {"action": "resume", "job": JOB}, env)
+    assert resume.rc == 0, resume.stdout[-3000:]
+    (job,) = api.active_jobs(JOB)
+    assert api.restored_path(job["jid"]).endswith(stop_savepoint), "resumed from the newest state"

@@ -115,6 +115,15 @@ def test_the_failover_window_is_bounded(flink):
     assert 30 <= clock.t - 1000.0 <= 40
 
 
+def test_a_server_that_never_answered_fails_after_the_plain_retries_not_the_window(flink):
+    clock = FakeClock()
+    flink.on("GET", "/overview", connection_error())
+    http = flink.http(retries=2, sleep=clock.sleep, now=clock.now, failover_timeout=120)
+    with pytest.raises(HttpError):
+        http.get("/overview")
+    assert len(flink.calls_to("GET", "/overview")) == 3 and clock.t - 1000.0 < 10
+
+
 def test_a_500_that_is_no_leader_change_is_raised_at_once_even_with_a_failover_window(flink):
     from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import leader_change
     flink.on("GET", "/jobs/overview", (500, {"errors": ["java.lang.NullPointerException"]}))
