@@ -212,7 +212,7 @@ def test_backup_of_a_job_that_does_not_run_fails_unless_skipped_and_restore_acce
     res = recipe("backup_state.yml", "local", {"flink_jobs": declared}, env=env, check=False, diff=False)
     assert res.rc != 0
     assert "ghost-counter is declared but does not run" in res.stdout and "flink_backup_skip_missing" in res.stdout
-    assert not (base / "manifests").exists() and not list((base / "flink").glob("savepoints/savepoint-*"))
+    assert not list(base.glob("manifests/*/backup-*.json")) and not list((base / "flink").glob("savepoints/savepoint-*"))
 
     res = recipe("backup_state.yml", "local", {"flink_jobs": declared, "flink_backup_skip_missing": True}, env=env,
                  check=False, diff=False)
