@@ -16,17 +16,13 @@ _REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
-# the skip rule: in CI a skip fails the run (except an explained list); elsewhere a summary
-from tests.support.skip_policy import (  # noqa: E402,F401  (hooks, found here by pytest)
-    pytest_make_collect_report,
-    pytest_runtest_makereport,
-    pytest_sessionfinish,
-    pytest_sessionstart,
-    pytest_terminal_summary,
-)
+from tests.support import skip_policy  # noqa: E402
 
 
 def pytest_configure(config):
+    # the skip rule: in CI a skip fails the run (except an explained list); elsewhere a summary
+    if not config.pluginmanager.has_plugin("flinkops_skip_policy"):
+        config.pluginmanager.register(skip_policy, "flinkops_skip_policy")
     config.addinivalue_line("markers", "slow: real Flink cluster tests")
     config.addinivalue_line("markers", "integration: integration tests (may need Java and Flink)")
 

@@ -125,7 +125,9 @@ def _savepoints(base: pathlib.Path) -> list[str]:
 
 
 def _same_path(a: str, b: str) -> bool:
-    norm = lambda p: p[len("file:"):].lstrip("/").rstrip("/") if p.startswith("file:") else p.strip("/")  # noqa: E731
+    """file:/x/ and file:///x name the same directory."""
+    def norm(path: str) -> str:
+        return (path[len("file:"):] if path.startswith("file:") else path).strip("/")
     return norm(a) == norm(b)
 
 

@@ -18,8 +18,8 @@ CONFTEST = f"""
 import os, pathlib, sys
 sys.path.insert(0, {str(REPO)!r})
 from tests.support import skip_policy
-from tests.support.skip_policy import (pytest_make_collect_report, pytest_runtest_makereport,
-                                       pytest_sessionfinish, pytest_sessionstart, pytest_terminal_summary)
+def pytest_configure(config):
+    config.pluginmanager.register(skip_policy, "flinkops_skip_policy")
 skip_policy.ALLOWED_SKIPS["test_allowed.py::test_expected"] = "an expected skip, for the test"
 if os.environ.get("SPECS_DIR_FOR_TEST"):
     skip_policy.SPECS_DIR = pathlib.Path(os.environ["SPECS_DIR_FOR_TEST"])
@@ -61,9 +61,9 @@ FILES = {
 }
 
 
-def run(tmp_path, ci, files=FILES, specs=None, args=()):
+def run(tmp_path, ci, files=None, specs=None, args=()):
     (tmp_path / "conftest.py").write_text(CONFTEST)
-    for name, text in files.items():
+    for name, text in (FILES if files is None else files).items():
         (tmp_path / name).write_text(textwrap.dedent(text))
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     if ci is not None:

@@ -98,7 +98,10 @@ def test_a_home_from_wheels_and_from_a_wheel_plus_sdist_is_the_same(tmp_path):
                                        tmp_path / "a" / "pyflink")
     b = flink_local.build_distribution({"apache-flink": wheel_flink, "apache-flink-libraries": sdist_libs},
                                        tmp_path / "b" / "pyflink")
-    tree = lambda home: sorted(str(p.relative_to(home)) for p in home.rglob("*"))  # noqa: E731
+
+    def tree(home):
+        return sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+
     assert tree(a) == tree(b)
     assert "lib/flink-dist-9.9.9.jar" in tree(a) and "__init__.py" in tree(a)
     assert not any("dist-info" in p for p in tree(a))
