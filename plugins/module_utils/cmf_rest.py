@@ -216,7 +216,9 @@ class CmfRestClient(object):
         try:
             return self.http.post(self._app(env, app) + "/savepoints", json_body=body, idempotent=False)
         except HttpError as exc:
-            if exc.status is not None and exc.status < 500:
+            # 409/422 "already exists": a concurrent run created the savepoint of that name first; the
+            # name says what it is for, so it is the same savepoint.
+            if exc.status is not None and exc.status < 500 and exc.status not in (409, 422):
                 raise
             found = self.get_or_none("%s/savepoints/%s" % (self._app(env, app), _q(name)))
             if found is None:

@@ -96,3 +96,30 @@ def test_failure_after_the_start_is_rolled_back_by_the_playbook(tmp_path):
         sp = cmf.app_savepoints(ENV, APP)
         assert len(sp) == 1 and app["restored_from"] == sp[0]["status"]["path"]
         assert cmf.deleted_savepoints == []
+
+
+def test_two_upgrades_at_once_take_one_savepoint_and_upgrade_once(tmp_path):
+    """Two controllers (two manifest directories) upgrade the same application at the same time: the
+    savepoint is named after the running job, so the second run joins the first one's savepoint."""
+    import threading
+
+    with FakeCMF(start_delay=0.2, savepoint_delay=1.0) as cmf:
+        seed(cmf)
+        results = {}
+
+        def run(name):
+            (tmp_path / name).mkdir()
+            results[name] = upgrade(cmf, "2.0.0", tmp_path / name)
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(400)
+        failed = [t.get("msg") for n in ("a", "b") for t in results[n].tasks if t.get("failed")]
+        assert [results[n].rc for n in ("a", "b")] == [0, 0], failed
+        app = cmf.application(ENV, APP)
+        assert app["spec"]["image"] == image("2.0.0") and app["status"]["jobStatus"]["state"] == "RUNNING"
+        savepoints = cmf.app_savepoints(ENV, APP)
+        assert len(savepoints) == 1, [sp["metadata"]["name"] for sp in savepoints]
+        assert app["restored_from"] == savepoints[0]["status"]["path"]
