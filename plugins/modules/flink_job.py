@@ -241,9 +241,17 @@ previous_spec:
   returned: when upgraded
   type: dict
 resumed:
-  description: How an interrupted upgrade recorded in O(journal) was resumed (C(trigger_id) or C(savepoint)).
-  returned: when a journal was resumed
+  description:
+    - How an interrupted upgrade recorded in O(journal) was resumed (C(trigger_id), C(savepoint), C(new_job_id) with
+      C(submitted), or C(validation) when only the validation window was missed), or C(from_last_savepoint) when
+      the job was started from the savepoint its stopped predecessor left.
+  returned: when an upgrade was resumed
   type: dict
+concurrent:
+  description: True when a concurrent run (same fenced savepoint trigger and job id) did the change; this run
+    changed nothing and says so in a warning.
+  returned: when another run did the change
+  type: bool
 jar_id:
   description: The id of the uploaded jar on the cluster.
   returned: with state=running
