@@ -93,9 +93,8 @@ def same_run(a, b):
 
 def describe_run(owner):
     since = owner.get("claimed")
-    return "pid %s on %s (%s)%s" % (owner.get("pid"), owner.get("host"), owner.get("command") or "?",
-                                   ", since %s" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since))
-                                   if since else "")
+    when = ", since %s" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)) if since else ""
+    return "pid %s on %s (%s)%s" % (owner.get("pid"), owner.get("host"), owner.get("command") or "?", when)
 
 
 class Journal(object):

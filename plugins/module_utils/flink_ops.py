@@ -29,7 +29,6 @@ import re
 import time
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
-from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal, JournalBusy  # noqa: F401
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import (
     ACTIVE_STATES, JOB_ID_RE, TERMINAL_STATES, new_id)
 

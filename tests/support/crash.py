@@ -31,7 +31,7 @@ def process_tree(pid: int) -> list[int]:
 def crash(proc: subprocess.Popen) -> list[int]:
     """Freeze, then SIGKILL, ``proc`` and all its descendants; return the pids killed."""
     pids = process_tree(proc.pid)
-    for _ in range(3):  # a process forked between the walk and the freeze: walk again
+    for _walk in range(3):  # a process forked between the walk and the freeze: walk again
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGSTOP)

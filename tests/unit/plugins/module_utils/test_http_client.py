@@ -78,9 +78,9 @@ def test_500_is_never_retried(flink):
     assert len(flink.calls_to("GET", "/overview")) == 1
 
 
-LEADER_GONE = (500, {"errors": ["org.apache.flink.runtime.rpc.exceptions.RecipientUnreachableException: "
-                                 "Could not send message [LocalFencedMessage(...)] from sender [unknown] to "
-                                 "recipient [pekko.tcp://flink@127.0.0.1:6123/user/rpc/dispatcher_1]"]})
+LEADER_GONE = (500, {"errors": [
+    "org.apache.flink.runtime.rpc.exceptions.RecipientUnreachableException: Could not send message "
+    "[LocalFencedMessage(...)] from sender [unknown] to recipient [pekko.tcp://flink@127.0.0.1:6123/user/rpc/dispatcher_1]"]})
 
 
 class FakeClock(object):

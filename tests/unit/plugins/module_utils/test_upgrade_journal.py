@@ -1,12 +1,13 @@
-"""flink_ops.Journal and the journaled/resumed redeploy_from_savepoint (RELIABILITY A3, C2.1)."""
+"""_journal.Journal and the journaled/resumed redeploy_from_savepoint (RELIABILITY A3, C2.1)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
-    FlinkOpsError, Journal, encode_labels, fenced_id, plan_resume, redeploy_from_savepoint, spec_digest,
+    FlinkOpsError, encode_labels, fenced_id, plan_resume, redeploy_from_savepoint, spec_digest,
     take_savepoint)
 from fake_flink import hex_id
 
