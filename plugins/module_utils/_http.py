@@ -184,6 +184,9 @@ class HttpClient(object):
         # Refused connections count as a failover only once this server has answered: a wrong
         # URL or a server that is down fails after the plain retries, not after the window.
         self.answered = False
+        # One window per outage, shared by every request of this client: a server that stays
+        # down fails the run after failover_timeout in all, not after that much per request.
+        self.outage_since = None
         self.session = requests.Session()
         # Retries are ours: the adapter must not retry behind our back.
         adapter = HTTPAdapter(max_retries=0)
@@ -223,7 +226,7 @@ class HttpClient(object):
         url = self.url(path)
         retryable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         attempts = self.retries + 1 if retryable else 1
-        deadline = self._now() + self.failover_timeout if retryable else 0
+        deadline = (self.outage_since or self._now()) + self.failover_timeout if retryable else 0
         last_error = None
         attempt = 0
         while attempt < attempts or (last_error is not None and self._now() < deadline
@@ -244,11 +247,13 @@ class HttpClient(object):
                     requests.exceptions.ChunkedEncodingError) as exc:
                 last_error = HttpError(method, url, None, "%s: %s" % (type(exc).__name__, exc))
                 last_error.response = None
+                self.outage_since = self.outage_since or self._now()
                 continue
             except requests.exceptions.RequestException as exc:
                 raise HttpError(method, url, None, "%s: %s" % (type(exc).__name__, exc))
             self.answered = True
             if response.status_code in ok:
+                self.outage_since = None
                 return _decode(response)
             error = HttpError(method, url, response.status_code, server_message(response),
                               body=_decode_quiet(response))
@@ -257,6 +262,7 @@ class HttpClient(object):
                 self.transient and self.transient(response.status_code, error.server_message))
             if transient and retryable:
                 last_error = error
+                self.outage_since = self.outage_since or self._now()
                 continue
             raise error
         if attempt > 1:

@@ -115,6 +115,19 @@ def test_the_failover_window_is_bounded(flink):
     assert 30 <= clock.t - 1000.0 <= 40
 
 
+def test_one_outage_has_one_window_for_all_requests(flink):
+    """A server that stays down fails the run after the window in all, not after a window per request."""
+    from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import leader_change
+    clock = FakeClock()
+    flink.on("GET", "/jobs/overview", {"jobs": []}, connection_error())
+    http = flink.http(retries=1, sleep=clock.sleep, now=clock.now, failover_timeout=30, transient=leader_change)
+    http.get("/jobs/overview")
+    for _request in range(3):
+        with pytest.raises(HttpError):
+            http.get("/jobs/overview")
+    assert clock.t - 1000.0 < 45, "the three failing requests shared one 30 s window"
+
+
 def test_a_server_that_never_answered_fails_after_the_plain_retries_not_the_window(flink):
     clock = FakeClock()
     flink.on("GET", "/overview", connection_error())
