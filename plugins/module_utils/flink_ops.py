@@ -319,7 +319,7 @@ def spec_digest(spec):
 
 def last_stop_savepoint(client, name):
     """``(job_id, location)`` when the newest ended job named ``name`` was stopped with a
-    savepoint (it FINISHED, and its last completed checkpoint is a savepoint), else None.
+    savepoint (it FINISHED, and the last checkpoint it took is a savepoint), else None.
 
     A job of that name that is not running but was just stopped this way was being
     upgraded, scaled or suspended by someone (a concurrent run, a run that crashed, an
@@ -335,8 +335,10 @@ def last_stop_savepoint(client, name):
         latest = (client.job_checkpoints(newest["jid"]) or {}).get("latest") or {}
     except HttpError:
         return None
+    # Flink reports the newest savepoint apart from the newest checkpoint: the stop savepoint is the
+    # last one the job took when no checkpoint came after it.
     completed, savepoint = latest.get("completed") or {}, latest.get("savepoint") or {}
-    if savepoint.get("external_path") and (not completed or completed.get("id") == savepoint.get("id")):
+    if savepoint.get("external_path") and savepoint.get("id", 0) >= completed.get("id", 0):
         return newest["jid"], savepoint["external_path"]
     return None
 
