@@ -171,8 +171,8 @@ class FakeFlink(object):
 
         @route("GET", "/jobs/overview")
         def jobs_overview(call):
-            return {"jobs": [{"jid": j["jid"], "name": j["name"], "state": j["state"], "start-time": j["start-time"]}
-                             for j in self.jobs.values()]}
+            return {"jobs": [{"jid": j["jid"], "name": j["name"], "state": j["state"], "start-time": j["start-time"],
+                              "end-time": j.get("end-time", -1)} for j in self.jobs.values()]}
 
         @route("GET", "/jobs/" + HEX32)
         def job(call, jid):
@@ -200,8 +200,9 @@ class FakeFlink(object):
             if error:
                 return error
             restored = {"id": 1, "is_savepoint": True, "external_path": job["restored"]} if job["restored"] else None
-            return {"counts": {"completed": job["completed"]}, "history": job["history"],
-                    "latest": {"restored": restored, "completed": None, "savepoint": None, "failed": None}}
+            latest = {"restored": restored, "completed": None, "savepoint": None, "failed": None}
+            latest.update(job.get("latest") or {})
+            return {"counts": {"completed": job["completed"]}, "history": job["history"], "latest": latest}
 
         @route("GET", "/jobs/" + HEX32 + "/exceptions")
         def exceptions(call, jid):

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
-    FlinkOpsError, encode_labels, fenced_id, plan_resume, redeploy_from_savepoint, spec_digest,
+    FlinkOpsError, encode_labels, fenced_id, last_stop_savepoint, plan_resume, redeploy_from_savepoint, spec_digest,
     take_savepoint)
 from fake_flink import hex_id
 
@@ -144,3 +144,30 @@ def test_two_runs_of_one_upgrade_take_one_savepoint(cluster):
     assert second["trigger_id"] == first["trigger_id"] and second["joined"] and not first["joined"]
     assert second["location"] == first["location"]
     assert len(cluster.calls_to("POST", "/jobs/%s/stop" % OLD)) == 1
+
+
+# -- last_stop_savepoint: a job stopped a moment ago is started from its savepoint, not empty -----
+def _ended(cluster, jid, state, end, savepoint_id=None, checkpoint_id=None):
+    job = cluster.add_job(jid, name="orders", state=state)
+    job["end-time"] = end
+    job["latest"] = {
+        "savepoint": {"id": savepoint_id, "external_path": "s3://sp/savepoint-%d" % savepoint_id}
+        if savepoint_id else None,
+        "completed": {"id": checkpoint_id, "external_path": "s3://cp/chk-%d" % checkpoint_id} if checkpoint_id else None}
+    return job
+
+
+def test_the_newest_job_stopped_with_a_savepoint_gives_that_savepoint(flink):
+    _ended(flink, hex_id(1), "FINISHED", end=10, savepoint_id=3, checkpoint_id=2)
+    _ended(flink, hex_id(2), "FINISHED", end=20, savepoint_id=8, checkpoint_id=7)
+    assert last_stop_savepoint(flink.client(), "orders") == (hex_id(2), "s3://sp/savepoint-8")
+
+
+@pytest.mark.parametrize("state, savepoint_id, checkpoint_id", [
+    ("CANCELED", 8, 7),   # cancelled: its state is not in a stop savepoint
+    ("FINISHED", 5, 7),   # checkpoints after the savepoint: it was a backup, not the stop
+    ("FINISHED", None, 7),
+])
+def test_no_stop_savepoint_means_nothing_to_start_from(flink, state, savepoint_id, checkpoint_id):
+    _ended(flink, hex_id(2), state, end=20, savepoint_id=savepoint_id, checkpoint_id=checkpoint_id)
+    assert last_stop_savepoint(flink.client(), "orders") is None
