@@ -25,6 +25,8 @@ def pytest_configure(config):
         config.pluginmanager.register(skip_policy, "flinkops_skip_policy")
     config.addinivalue_line("markers", "slow: real Flink cluster tests")
     config.addinivalue_line("markers", "integration: integration tests (may need Java and Flink)")
+    config.addinivalue_line("markers", "failover: leader-failover drills on the bare-metal HA cluster "
+                                       "(make test-failover; not part of make test)")
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ import time
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import (
-    ACTIVE_STATES, JOB_ID_RE, TERMINAL_STATES, new_id)
+    ACTIVE_STATES, JOB_ID_RE, LEADER_CHANGE_RE, TERMINAL_STATES, new_id)
 
 LABEL_PREFIX = "flinkops."
 SPEC_LABEL = "flinkops.spec"
@@ -546,12 +546,15 @@ def submit_job(client, spec, savepoint_path=None, allow_non_restored_state=False
                            flink_configuration=flink_conf)
             return job_id, False
         except HttpError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
+            if exc.status is not None and 400 <= exc.status < 500 and not uncertain_submission(exc):
                 # An answer, not an accident: only a duplicate is looked up (a concurrent run's job).
                 if duplicate_submission(exc) and _job_appears(client, job_id, 2.0):
                     return job_id, True
                 raise
-            if _job_appears(client, job_id, reconcile_timeout):
+            # a leader change can take the failover window before the new leader lists the job
+            wait = max(reconcile_timeout, getattr(client.http, "failover_timeout", 0)) \
+                if uncertain_submission(exc) else reconcile_timeout
+            if _job_appears(client, job_id, wait):
                 return job_id, False  # the answer was lost, the submission was not
             if attempt == 2:
                 raise
@@ -563,6 +566,18 @@ def duplicate_submission(exc):
     text = "%s %s" % (exc, json.dumps(exc.body) if getattr(exc, "body", None) is not None else "")
     return bool(exc.status) and 400 <= exc.status < 500 and bool(
         re.search(r"DuplicateJobSubmission|already been submitted|job id .* already", text, re.IGNORECASE))
+
+
+# A submission that reached the Dispatcher but whose outcome the answer does not tell: the
+# JobManager lost leadership while the job was being initialized (Flink answers 400 "Error while
+# waiting for job to be initialized"), or an RPC to a leader that is gone. With HA the new leader
+# may recover and run the job: it is looked up by its id, never cancelled or submitted blindly.
+UNCERTAIN_SUBMISSION_RE = re.compile(r"waiting for job to be initialized|" + LEADER_CHANGE_RE.pattern, re.IGNORECASE)
+
+
+def uncertain_submission(exc):
+    text = "%s %s" % (exc, json.dumps(exc.body) if getattr(exc, "body", None) is not None else "")
+    return bool(UNCERTAIN_SUBMISSION_RE.search(text))
 
 
 def _job_appears(client, job_id, timeout):

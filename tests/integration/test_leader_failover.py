@@ -28,7 +28,7 @@ from tests.integration.ansible_run import REPO, FlinkApi, PlayResult, ansible_en
 from tests.integration.local_inventory import running_version
 from tests.support.baremetal import BareMetal, run_playbook as run_bare_metal, stop_processes
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.failover]
 
 VERSION = "2.3.0"
 JOB = "stateful-counter"

@@ -94,3 +94,17 @@ def test_users_own_global_job_parameters_are_kept(flink):
     params = parse_map(posted(flink)["flinkConfiguration"]["pipeline.global-job-parameters"])
     assert params.get("env") == "prod" and params.get("region") == "eu"
     assert decode_labels(params)["jar_id"] == SPEC["jar_id"]
+
+
+def test_a_submission_cut_by_a_leader_change_is_looked_up_not_rolled_back(flink):
+    """Flink answers 400 'Error while waiting for job to be initialized' when the JobManager loses
+    leadership mid-submission; with HA the new leader recovers the job: it is the submitted job."""
+    def cut(call):
+        flink.add_job(call.body["jobId"], name="orders")
+        return (400, {"errors": ["org.apache.flink.client.program.ProgramInvocationException: The main method "
+                                 "caused an error: Failed to execute job 'orders'. Caused by: "
+                                 "java.lang.RuntimeException: Error while waiting for job to be initialized"]})
+
+    flink.on("POST", RUN, cut)
+    job_id, concurrent = submit_job(flink.client(), SPEC, reconcile_timeout=0.5)
+    assert job_id == posted(flink)["jobId"] and concurrent is False
