@@ -257,3 +257,29 @@ def test_a_rescale_crashed_at_any_step_is_finished_by_the_next_run(cmf, tmp_path
 
     third = play(cmf, "scale_job.yml", tmp_path)
     assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
+
+
+def test_a_backup_crashed_after_the_detach_is_recorded_by_the_next_run_without_a_second_savepoint(cmf, tmp_path):
+    """Repro: killed after the savepoint was detached but before the manifest, the re-run reused the fresh
+    backup and wrote no manifest, so restore_state.yml never learnt of it."""
+    seed(cmf)
+    proc = start_playbook("backup_state.yml", cmf_env(cmf), {"flinkops_manifest_dir": str(tmp_path)},
+                          log=tmp_path / "first.log", limit="cmf_local")
+    try:
+        reached = wait_for(lambda: bool(cmf.detached), proc, timeout=120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+    assert not list(tmp_path.glob("local-cmf/backup-*.json")), "killed before the manifest"
+    (detached,) = list(cmf.detached)
+
+    second = play(cmf, "backup_state.yml", tmp_path)
+    assert second.rc == 0, second.stdout[-3000:]
+    (manifest,) = tmp_path.glob("local-cmf/backup-*.json")
+    (entry,) = json.loads(manifest.read_text())["savepoints"]
+    assert entry["savepoint_name"] == detached and entry["reused"] is True
+    assert list(cmf.detached) == [detached], "no second backup"
+
+    third = play(cmf, "backup_state.yml", tmp_path)
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
+    assert len(list(tmp_path.glob("local-cmf/backup-*.json"))) == 1

@@ -204,6 +204,25 @@ def test_two_backups_at_once_take_one_savepoint(local_env):
     assert [j["jid"] for j in api.active_jobs(JOB)] == [v1], "a backup never touches the job"
 
 
+def test_a_backup_crashed_before_its_manifest_is_finished_by_the_next_run_with_the_same_savepoint(local_env):
+    api, env, base, v1 = local_env["api"], local_env["env"], local_env["dir"], local_env["v1_job"]
+    proc = start_playbook("backup_state.yml", env, log=base / "first.log")
+    try:
+        reached = wait_for(lambda: bool(savepoints(base)), proc)
+    finally:
+        crash(proc)
+    assert reached, (base / "first.log").read_text()[-2000:]
+    taken = savepoints(base)
+    second = run_playbook("backup_state.yml", "local", None, env)
+    assert second.rc == 0, second.stdout[-3000:]
+    assert savepoints(base) == taken, "the crashed run's savepoint is reused, no second one"
+    manifests = list((base / "manifests" / "local-flink").glob("backup-*.json"))
+    assert len(manifests) == 1
+    (entry,) = json.loads(manifests[0].read_text())["savepoints"]
+    assert entry["savepoint"].rstrip("/").endswith(taken[0])
+    assert [j["jid"] for j in api.active_jobs(JOB)] == [v1]
+
+
 def test_a_suspend_crashed_after_the_stop_is_recorded_by_the_rerun_and_resumed_from_its_savepoint(local_env):
     """The newest state of a suspended job is the savepoint it was stopped with, even when the crashed
     suspend never recorded it: a resume must not go back to an older backup."""
