@@ -11,6 +11,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import time
 
 import requests
 import yaml
@@ -116,6 +117,30 @@ def run_playbook(playbook: str, limit: str, extra_vars: dict | None = None, extr
     proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(extra_env), capture_output=True, text=True, timeout=timeout,
                           check=False)
     return PlayResult(proc, json_output=True)
+
+
+def start_playbook(playbook: str, env: dict, extra_vars: dict | None = None, log=None,
+                   limit: str = "local") -> subprocess.Popen:
+    """``ansible-playbook playbooks/<playbook>`` in the background (to crash it, or to race it)."""
+    cmd = [str(pathlib.Path(sys.executable).with_name("ansible-playbook")), str(REPO / "playbooks" / playbook),
+           "-l", limit]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    out = open(log, "w") if log else subprocess.DEVNULL  # pylint: disable=consider-using-with
+    return subprocess.Popen(cmd, cwd=REPO, env=ansible_env(env, json_output=False), stdout=out,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(condition, proc: subprocess.Popen, timeout: float = 150) -> bool:
+    """Poll ``condition`` every few ms until it holds, the run ends, or ``timeout`` passes."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        if proc.poll() is not None:
+            return condition()
+        time.sleep(0.003)
+    return False
 
 
 class FlinkApi:

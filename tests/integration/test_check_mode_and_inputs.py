@@ -236,6 +236,23 @@ def test_backup_of_a_job_that_does_not_run_fails_unless_skipped_and_restore_acce
     assert [j["jid"] for j in api.active_jobs(JOB)] == [job["jid"]]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("playbook, verb", [("scale_job.yml", "scale"), ("upgrade_job.yml", "upgrade")])
+def test_a_declared_job_that_does_not_run_fails_naming_it(local_env, playbook, verb):
+    """Repro: scale_job.yml and upgrade_job.yml ended rc=0 having done nothing for a declared job
+    that did not run."""
+    api, env, base, v1 = local_env["api"], local_env["env"], local_env["dir"], local_env["v1_job"]
+    declared = job_decl(base, "stateful-v1.jar", "1.0.0") + [dict(job_decl(base, "stateful-v2.jar", "2.0.0")[0],
+                                                                  name="ghost-counter")]
+    for check in (True, False):
+        res = recipe(playbook, "local", {"flink_jobs": declared}, env=env, check=check, diff=check)
+        assert res.rc != 0
+        assert "Cannot %s ghost-counter: 0 active jobs of that name run" % verb in res.stdout, res.stdout[-3000:]
+        assert "deploy_job.yml" in res.stdout
+    assert [j["jid"] for j in api.active_jobs()] == [v1], "nothing was started or stopped"
+    assert not list((base / "flink").glob("savepoints/savepoint-*")), "no savepoint was taken"
+
+
 # -- inventories validated before anything is touched (no cluster: nothing may be contacted) ----
 def _decl(jar_dir, **changes):
     entry = dict(job_decl(jar_dir, "stateful-v2.jar", "2.0.0")[0], **changes)

@@ -199,6 +199,20 @@ def test_suspend_resume_then_nothing_and_failed_resume_is_suspended_again(cmf, t
     assert wrong.rc != 0 and "action=suspend|resume" in wrong.stdout
 
 
+@pytest.mark.parametrize("playbook", ["scale_job.yml", "upgrade_job.yml"])
+def test_a_declared_application_that_does_not_exist_fails_naming_it(cmf, tmp_path, playbook):
+    """Repro: scale_job.yml and upgrade_job.yml used to end rc=0, changing nothing and saying nothing,
+    when a declared application did not exist."""
+    seed(cmf)
+    ghost = [dict(_declared_jobs()[0], name="ghost-counter")]
+    res = play(cmf, playbook, tmp_path, flink_jobs=_declared_jobs() + ghost)
+    assert res.rc != 0
+    verb = "scale" if playbook == "scale_job.yml" else "upgrade"
+    assert "Cannot %s ghost-counter: no application of that name in CMF environment %s" % (verb, ENV) in res.stdout
+    assert cmf.application(ENV, "ghost-counter") is None, "nothing was created"
+    assert cmf.app_savepoints(ENV, APP) == [], "no savepoint was taken"
+
+
 # -- the CMF column through the seam (issue 11): deploy, backfill, health, incidents ------------------
 def dry(cmf, playbook, tmp_path, **extra):
     """``--check --diff``, as a user previews a recipe."""

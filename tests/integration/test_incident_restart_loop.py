@@ -1,11 +1,13 @@
 """playbooks/incident_restart_loop.yml (recipe 7.1) against a real job stuck in a restart loop."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
-from tests.integration.ansible_run import run_playbook, run_tasks
+from tests.integration.ansible_run import run_playbook, run_tasks, start_playbook, wait_for
+from tests.support.crash import crash
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 FLAKY = "flaky"
@@ -68,3 +70,85 @@ def test_redeploys_the_hotfix_from_the_last_good_state(looping_job):
                          {"incident_job": FLAKY, "incident_mitigation": "redeploy", "incident_hotfix": hotfix}, env)
     assert again.rc == 0 and again.changed_count() == 0
     assert "no restart loop" in again.stdout
+
+
+def hotfix_of(base):
+    return {"jar": str(base / "jars" / "stateful-v2.jar"), "version": "1.0.1-hotfix", "parallelism": 1,
+            "args": ["--name", FLAKY]}
+
+
+def incident_journal(base):
+    return base / "manifests" / "local-flink" / f"{FLAKY}.incident.json"
+
+
+def redeploy_vars(base):
+    return {"incident_job": FLAKY, "incident_mitigation": "redeploy", "incident_hotfix": hotfix_of(base)}
+
+
+def test_a_redeploy_crashed_after_the_stop_is_finished_by_the_next_run(looping_job):
+    """Repro: killed once the looping job had stopped, the re-run found no active job and failed with
+    "expected 1 active job", leaving the job down. It must start the hotfix from the state the job was
+    stopped with, and a dry run in between must change nothing."""
+    api, env, base, flaky = looping_job["api"], looping_job["env"], looping_job["dir"], looping_job["flaky"]
+    proc = start_playbook("incident_restart_loop.yml", env, redeploy_vars(base), log=base / "first.log")
+    try:
+        reached = wait_for(lambda: api.job(flaky)["state"] in ("FINISHED", "CANCELED"), proc, timeout=120)
+    finally:
+        crash(proc)
+    assert reached, (base / "first.log").read_text()[-3000:]
+    assert api.active_jobs(FLAKY) == [], "the crash left the job down"
+    assert incident_journal(base).exists(), "the mitigation was journaled before the stop"
+
+    dry = run_playbook("incident_restart_loop.yml", "local", redeploy_vars(base), env, check=True)
+    assert dry.rc == 0, dry.stdout[-3000:]
+    assert "would be finished" in dry.stdout
+    assert api.active_jobs(FLAKY) == [] and incident_journal(base).exists(), "check mode changed nothing"
+
+    wrong = run_playbook("incident_restart_loop.yml", "local", {"incident_job": FLAKY, "incident_mitigation": "stop"}, env)
+    assert wrong.rc != 0 and "incident_mitigation=redeploy to finish it" in wrong.stdout
+    assert api.active_jobs(FLAKY) == []
+
+    second = run_playbook("incident_restart_loop.yml", "local", redeploy_vars(base), env)
+    assert second.rc == 0, second.stdout[-4000:]
+    (job,) = api.active_jobs(FLAKY)
+    assert job["state"] == "RUNNING"
+    config = api.get(f"/jobs/{job['jid']}/config")["execution-config"]["user-config"]
+    assert config["flinkops.version"] == "1.0.1-hotfix"
+    stopped = api.job(flaky)
+    restored = api.restored_path(job["jid"])
+    latest = api.get(f"/jobs/{flaky}/checkpoints")["latest"]
+    expected = (latest["savepoint"] or {}).get("external_path") if stopped["state"] == "FINISHED" \
+        else (latest["completed"] or {}).get("external_path")
+    assert restored and expected and restored.rstrip("/") == expected.rstrip("/"), \
+        "the hotfix started from the state the crashed run stopped the job with: %s vs %s" % (restored, expected)
+    assert not incident_journal(base).exists(), "the journal is closed once the hotfix is validated"
+
+    third = run_playbook("incident_restart_loop.yml", "local", redeploy_vars(base), env)
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
+    assert [j["jid"] for j in api.active_jobs(FLAKY)] == [job["jid"]]
+
+
+def test_a_redeploy_crashed_while_the_hotfix_was_validated_is_validated_by_the_next_run(looping_job):
+    api, env, base = looping_job["api"], looping_job["env"], looping_job["dir"]
+
+    def phase():
+        try:
+            return json.loads(incident_journal(base).read_text()).get("phase")
+        except (OSError, ValueError):
+            return None
+
+    proc = start_playbook("incident_restart_loop.yml", env, redeploy_vars(base), log=base / "first.log")
+    try:
+        reached = wait_for(lambda: phase() == "validate", proc, timeout=180)
+    finally:
+        crash(proc)
+    assert reached, (base / "first.log").read_text()[-3000:]
+    (hotfix,) = api.active_jobs(FLAKY)
+
+    second = run_playbook("incident_restart_loop.yml", "local", redeploy_vars(base), env)
+    assert second.rc == 0, second.stdout[-4000:]
+    validated = [t for t in second.tasks if t["_task"].startswith("Validation | no failure since the hotfix started")]
+    assert validated and not validated[0].get("skipped") and not validated[0].get("failed"), \
+        "the validation the crashed run missed was run"
+    assert [j["jid"] for j in api.active_jobs(FLAKY)] == [hotfix["jid"]], "the same hotfix job, no second one"
+    assert not incident_journal(base).exists()

@@ -13,30 +13,16 @@ Every assertion on the end state comes from Flink's REST API and the savepoint d
 from __future__ import annotations
 
 import json
-import pathlib
-import subprocess
-import sys
-import time
 
 import pytest
 
-from tests.integration.ansible_run import REPO, ansible_env, run_playbook
+from tests.integration.ansible_run import run_playbook, start_playbook, wait_for
 from tests.integration.local_inventory import JOB, job_decl, running_version
 from tests.support.crash import crash
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 UPGRADE_TASK = "Procedure | savepoint, stop, and start from it the declared version of stateful-counter"
-
-
-def start_playbook(playbook, env, extra_vars=None, log=None):
-    cmd = [str(pathlib.Path(sys.executable).with_name("ansible-playbook")), str(REPO / "playbooks" / playbook),
-           "-l", "local"]
-    if extra_vars:
-        cmd += ["-e", json.dumps(extra_vars)]
-    out = open(log, "w") if log else subprocess.DEVNULL
-    return subprocess.Popen(cmd, cwd=REPO, env=ansible_env(env, json_output=False), stdout=out,
-                            stderr=subprocess.STDOUT, text=True)
 
 
 def journal_of(base):
@@ -53,17 +39,6 @@ def read_journal(base):
 def savepoints(base):
     directory = base / "flink" / "savepoints"
     return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
-
-
-def wait_for(condition, proc, timeout=150):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        if proc.poll() is not None:
-            return condition()
-        time.sleep(0.003)
-    return False
 
 
 KILL_POINTS = {
