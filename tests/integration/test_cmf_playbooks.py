@@ -407,3 +407,68 @@ def test_a_recipe_a_platform_does_not_implement_fails_at_once_naming_both(cmf, t
     assert "recipe upgrade_job is not implemented for platform fko" in failed["msg"]
     assert "It is implemented for: cmf, flink" in failed["msg"]
     assert cmf.log[start:] == [], "nothing was contacted"
+
+
+def looping(cmf):
+    """The declared application, deployed into a restart loop: five JOB_EXCEPTION events, then RUNNING."""
+    cmf.inject("app_restart_loop", app=APP, every=0.2, restarts=5,
+               message="java.lang.NullPointerException: flinkops fake: bad record\n\tat Counter.map(Counter.java:42)")
+    seed(cmf)
+    import time
+    deadline = time.time() + 30
+    while cmf.application(ENV, APP) and len(  # reading it advances the fake's clock of the application
+            [e for e in cmf.apps[(ENV, APP)]["events"] if e["status"]["type"] == "JOB_EXCEPTION"]) < 5:
+        assert time.time() < deadline, "the restart loop did not happen"
+        time.sleep(0.05)
+    wait_running(cmf)
+
+
+HOTFIX = {"image": "registry.example.com/flinkops/stateful-counter:2.0.1-hotfix", "version": "2.0.1-hotfix"}
+
+
+def test_restart_loop_is_reported_then_redeployed_from_a_savepoint_then_nothing(cmf, tmp_path):
+    looping(cmf)
+    job_id = cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"]
+    extra = {"incident_job": APP, "incident_report_dir": str(tmp_path / "incident-reports")}
+    report = play(cmf, "incident_restart_loop.yml", tmp_path, **extra)
+    assert report.rc == 0 and report.changed_count() == 0, report.stdout[-3000:]
+    (text,) = [p.read_text() for p in sorted((tmp_path / "incident-reports").glob("incident-%s-*.md" % APP))]
+    assert "**restart loop**" in text and "| class | **code** |" in text and "NullPointerException" in text
+    assert cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"] == job_id, "report only: job untouched"
+
+    redeploy = dict(extra, incident_mitigation="redeploy", incident_hotfix=HOTFIX)
+    start = len(cmf.log)
+    preview = dry(cmf, "incident_restart_loop.yml", tmp_path, **redeploy)
+    assert preview.rc == 0 and preview.changed_count() > 0, preview.stdout[-3000:]
+    assert "then start the hotfix" in preview.task("Check mode | what would change")["msg"]
+    assert writes(cmf, start) == [] and cmf.app_savepoints(ENV, APP) == []
+
+    fixed = play(cmf, "incident_restart_loop.yml", tmp_path, **redeploy)
+    assert fixed.rc == 0, fixed.stdout[-3000:]
+    app = cmf.application(ENV, APP)
+    (sp,) = cmf.app_savepoints(ENV, APP)
+    assert sp["metadata"]["name"].startswith(APP + "-incident-") and sp["status"]["state"] == "COMPLETED"
+    assert app["spec"]["image"] == HOTFIX["image"] and app["metadata"]["labels"]["flinkops.io/version"] == "2.0.1-hotfix"
+    assert app["restored_from"] == sp["status"]["path"] and state(cmf) == "RUNNING"
+    assert app["status"]["jobStatus"]["jobId"] != job_id
+
+    again = play(cmf, "incident_restart_loop.yml", tmp_path, **redeploy)
+    assert again.rc == 0 and again.changed_count() == 0, again
+    assert "no restart loop" in again.stdout
+
+
+def test_restart_loop_stop_suspends_with_a_savepoint_then_nothing(cmf, tmp_path):
+    looping(cmf)
+    extra = {"incident_job": APP, "incident_mitigation": "stop", "incident_report_dir": str(tmp_path / "incident-reports")}
+    start = len(cmf.log)
+    preview = dry(cmf, "incident_restart_loop.yml", tmp_path, **extra)
+    assert preview.rc == 0 and "be suspended" in preview.task("Check mode | what would change")["msg"]
+    assert writes(cmf, start) == []
+
+    stopped = play(cmf, "incident_restart_loop.yml", tmp_path, **extra)
+    assert stopped.rc == 0, stopped.stdout[-3000:]
+    assert state(cmf) == "SUSPENDED"
+    (sp,) = cmf.app_savepoints(ENV, APP)
+    assert sp["status"]["state"] == "COMPLETED"
+    again = play(cmf, "incident_restart_loop.yml", tmp_path, **extra)
+    assert again.rc == 0 and again.changed_count() == 0, again
