@@ -23,7 +23,7 @@ import requests
 from tests.integration.ansible_run import FlinkApi, run_tasks
 from tests.support.baremetal import BareMetal, run_playbook, stop_processes
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("bare_metal")]
 
 OLD, NEW, BROKEN = "2.2.1", "2.3.0", "2.3.1"
 JOB = "stateful-counter"

@@ -10,7 +10,8 @@ import json
 import pytest
 import requests
 
-from tests.integration.ansible_run import run_playbook
+from tests.integration.ansible_run import run_playbook, start_playbook, wait_for
+from tests.support.crash import crash
 from tests.support.fake_cmf import FakeCMF, spec_path
 
 pytestmark = [pytest.mark.integration,
@@ -41,11 +42,14 @@ def seed(cmf, parallelism=2):
     assert r.status_code == 201, r.text
 
 
+def cmf_env(cmf, validation_seconds=1):
+    return {"FLINKOPS_CMF_URL": cmf.url, "FLINKOPS_VALIDATION_SECONDS": str(validation_seconds),
+            "FLINKOPS_CMF_STABLE_SECONDS": "1", "FLINKOPS_CMF_KAFKA_JAAS": "jaas-s3cr3t"}
+
+
 def play(cmf, playbook, tmp_path, **extra):
     return run_playbook(playbook, "cmf_local", extra_vars=dict({"flinkops_manifest_dir": str(tmp_path)}, **extra),
-                        extra_env={"FLINKOPS_CMF_URL": cmf.url, "FLINKOPS_VALIDATION_SECONDS": "1",
-                                   "FLINKOPS_CMF_STABLE_SECONDS": "1", "FLINKOPS_CMF_KAFKA_JAAS": "jaas-s3cr3t"},
-                        timeout=300)
+                        extra_env=cmf_env(cmf), timeout=300)
 
 
 def state(cmf):
@@ -472,3 +476,45 @@ def test_restart_loop_stop_suspends_with_a_savepoint_then_nothing(cmf, tmp_path)
     assert sp["status"]["state"] == "COMPLETED"
     again = play(cmf, "incident_restart_loop.yml", tmp_path, **extra)
     assert again.rc == 0 and again.changed_count() == 0, again
+
+
+def _scale_journal(tmp_path):
+    return tmp_path / "local-cmf" / ("%s.journal.json" % APP)
+
+
+SCALE_KILL_POINTS = {
+    "savepoint_completed": lambda cmf, tmp: any(sp["status"].get("state") == "COMPLETED"
+                                                for sp in cmf.app_savepoints(ENV, APP)),
+    "spec_changed": lambda cmf, tmp: cmf.application(ENV, APP)["spec"]["job"]["parallelism"] == 2,
+    "validation_window": lambda cmf, tmp: (_scale_journal(tmp).exists() and state(cmf) == "RUNNING"
+                                           and cmf.application(ENV, APP)["spec"]["job"]["parallelism"] == 2),
+}
+
+
+@pytest.mark.parametrize("moment", sorted(SCALE_KILL_POINTS))
+def test_a_rescale_crashed_at_any_step_is_finished_by_the_next_run(cmf, tmp_path, moment):
+    """Repro: killed after the spec change, the re-run found the declared parallelism and skipped the
+    validation; killed after the savepoint, it took a second savepoint (the name had a timestamp)."""
+    seed(cmf, parallelism=1)
+    proc = start_playbook("scale_job.yml", cmf_env(cmf, validation_seconds=10),
+                          {"flinkops_manifest_dir": str(tmp_path)}, log=tmp_path / "first.log", limit="cmf_local")
+    try:
+        reached = wait_for(lambda: SCALE_KILL_POINTS[moment](cmf, tmp_path), proc, timeout=120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+
+    second = play(cmf, "scale_job.yml", tmp_path)
+    assert second.rc == 0, second.stdout[-4000:]
+    app = cmf.application(ENV, APP)
+    assert app["spec"]["job"]["parallelism"] == 2 and state(cmf) == "RUNNING"
+    savepoints = cmf.app_savepoints(ENV, APP)
+    assert len(savepoints) == 1, "one savepoint in all: %s" % [sp["metadata"]["name"] for sp in savepoints]
+    assert app["restored_from"] == savepoints[0]["status"]["path"]
+    validated = [t for t in second.tasks if t["_task"].startswith("Validation | running at the new parallelism")]
+    assert validated and not validated[0].get("skipped") and not validated[0].get("failed"), \
+        "the validation the crashed run missed was run"
+    assert not _scale_journal(tmp_path).exists()
+
+    third = play(cmf, "scale_job.yml", tmp_path)
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.integration.ansible_run import run_playbook
+from tests.integration.ansible_run import run_playbook, start_playbook, wait_for
+from tests.support.crash import crash
 from tests.support.fake_cmf import FakeCMF, spec_path
 
 pytestmark = [pytest.mark.integration,
@@ -40,11 +41,15 @@ def seed(cmf, version="1.0.0"):
     assert r.status_code == 201, r.text
 
 
-def upgrade(cmf, version, tmp_path):
+def cmf_env(cmf, validation_seconds=1):
+    return {"FLINKOPS_CMF_URL": cmf.url, "FLINKOPS_VALIDATION_SECONDS": str(validation_seconds),
+            "FLINKOPS_CMF_STABLE_SECONDS": "1"}
+
+
+def upgrade(cmf, version, tmp_path, validation_seconds=1):
     return run_playbook("upgrade_job.yml", "cmf_local", extra_vars={"cmf_local_version": version,
                                                                     "flinkops_manifest_dir": str(tmp_path)},
-                        extra_env={"FLINKOPS_CMF_URL": cmf.url, "FLINKOPS_VALIDATION_SECONDS": "1",
-                                   "FLINKOPS_CMF_STABLE_SECONDS": "1"}, timeout=300)
+                        extra_env=cmf_env(cmf, validation_seconds), timeout=300)
 
 
 def test_upgrade_then_nothing_then_failed_upgrade_rolls_back(tmp_path):
@@ -123,3 +128,73 @@ def test_two_upgrades_at_once_take_one_savepoint_and_upgrade_once(tmp_path):
         savepoints = cmf.app_savepoints(ENV, APP)
         assert len(savepoints) == 1, [sp["metadata"]["name"] for sp in savepoints]
         assert app["restored_from"] == savepoints[0]["status"]["path"]
+
+
+def journal(tmp_path):
+    return tmp_path / "local-cmf" / ("%s.journal.json" % APP)
+
+
+def _recorded(tmp_path):
+    return list((tmp_path / "local-cmf").glob(APP + "-pre-*.json")) if (tmp_path / "local-cmf").exists() else []
+
+
+CMF_KILL_POINTS = {
+    "savepoint_completed": lambda cmf, tmp: any(sp["status"].get("state") == "COMPLETED"
+                                                for sp in cmf.app_savepoints(ENV, APP)),
+    "spec_changed": lambda cmf, tmp: cmf.application(ENV, APP)["spec"]["image"] == image("2.0.0"),
+    "validation_window": lambda cmf, tmp: bool(_recorded(tmp)),
+}
+
+
+def _crash_upgrade(cmf, tmp_path, version, moment):
+    extra = {"cmf_local_version": version, "flinkops_manifest_dir": str(tmp_path)}
+    proc = start_playbook("upgrade_job.yml", cmf_env(cmf, validation_seconds=10), extra, log=tmp_path / "first.log",
+                          limit="cmf_local")
+    try:
+        reached = wait_for(lambda: CMF_KILL_POINTS[moment](cmf, tmp_path), proc, timeout=120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+
+
+@pytest.mark.parametrize("moment", sorted(CMF_KILL_POINTS))
+def test_an_upgrade_crashed_at_any_step_is_finished_by_the_next_run(tmp_path, moment):
+    with FakeCMF(start_delay=0.5, savepoint_delay=0.5) as cmf:
+        seed(cmf)
+        _crash_upgrade(cmf, tmp_path, "2.0.0", moment)
+
+        second = upgrade(cmf, "2.0.0", tmp_path)
+        assert second.rc == 0, second.stdout[-4000:]
+        app = cmf.application(ENV, APP)
+        assert app["spec"]["image"] == image("2.0.0") and app["status"]["jobStatus"]["state"] == "RUNNING"
+        savepoints = cmf.app_savepoints(ENV, APP)
+        assert len(savepoints) == 1, "one savepoint in all: %s" % [sp["metadata"]["name"] for sp in savepoints]
+        assert app["restored_from"] == savepoints[0]["status"]["path"]
+        validated = [t for t in second.tasks if t["_task"].startswith("Validation | the new version runs")]
+        assert validated and not validated[0].get("skipped") and not validated[0].get("failed"), \
+            "the validation the crashed run missed was run"
+        assert not journal(tmp_path).exists(), "the journal is closed once validated"
+
+        third = upgrade(cmf, "2.0.0", tmp_path)
+        assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
+        assert len(cmf.app_savepoints(ENV, APP)) == 1
+
+
+def test_an_upgrade_crashed_in_the_validation_of_a_bad_version_is_rolled_back_by_the_next_run(tmp_path):
+    """Killed while a version that fails after a few seconds was validated: the spec matches the
+    declared one, so only the journal tells the re-run that the validation is owed."""
+    with FakeCMF(start_delay=0.5, savepoint_delay=0.5) as cmf:
+        seed(cmf, "2.0.0")
+        cmf.inject("app_failed", match={"image": image("3.0.0")}, running_for=4,
+                   message="java.lang.ArithmeticException: / by zero")
+        _crash_upgrade(cmf, tmp_path, "3.0.0", "validation_window")
+
+        second = upgrade(cmf, "3.0.0", tmp_path, validation_seconds=6)
+        assert second.rc != 0, "the bad version fails the validation the crashed run missed"
+        assert "rolled back" in second.stdout and "/ by zero" in second.stdout
+        app = cmf.application(ENV, APP)
+        assert app["spec"]["image"] == image("2.0.0") and app["status"]["jobStatus"]["state"] == "RUNNING"
+        (savepoint,) = cmf.app_savepoints(ENV, APP)
+        assert app["restored_from"] == savepoint["status"]["path"], "from the pre-upgrade savepoint"
+        assert not journal(tmp_path).exists()
+        assert cmf.deleted_savepoints == []

@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration.ansible_run import FlinkApi, run_playbook
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("diagnostics")]
 JOB = "stateful-counter"
 METRICS_TASK = "Procedure | read checkpoints, backpressure, restarts, heap, GC and slots"
 

@@ -33,7 +33,7 @@ from tests.integration.local_inventory import JOB, job_decl, running_version
 from tests.support.flink_local import LATEST_PATCH, LocalFlink, install_flink, resolve_version
 from tests.support.testjobs import build_test_jobs, source_tree
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("version_matrix")]
 
 RESULTS = REPO / "tests" / "output" / "flink-matrix.json"
 ALL_STEPS = ("deploy", "savepoint", "upgrade", "rescale", "rollback")

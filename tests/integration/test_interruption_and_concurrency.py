@@ -230,3 +230,48 @@ def test_a_suspend_crashed_after_the_stop_is_recorded_by_the_rerun_and_resumed_f
     assert resume.rc == 0, resume.stdout[-3000:]
     (job,) = api.active_jobs(JOB)
     assert api.restored_path(job["jid"]).endswith(stop_savepoint), "resumed from the newest state"
+
+
+RESTORE_KILL_POINTS = {
+    # the running job is stopped with its rollback savepoint; the restored one is not started yet
+    "old_job_finished": lambda api, v1: api.job(v1)["state"] == "FINISHED",
+    "restored_job_submitted": lambda api, v1: any(j["jid"] != v1 for j in api.active_jobs(JOB)),
+}
+
+
+def _backup_then_restore_vars(api, env, base):
+    backup = run_playbook("backup_state.yml", "local", None, env)
+    assert backup.rc == 0, backup.stdout[-3000:]
+    (manifest,) = (base / "manifests" / "local-flink").glob("backup-*.json")
+    (entry,) = json.loads(manifest.read_text())["savepoints"]
+    return entry["savepoint"], {"restore_job": JOB, "restore_replace_running": True}
+
+
+@pytest.mark.parametrize("moment", sorted(RESTORE_KILL_POINTS))
+def test_a_restore_crashed_at_any_step_is_finished_by_the_next_run(local_env, moment):
+    api, env, base, v1 = local_env["api"], local_env["env"], local_env["dir"], local_env["v1_job"]
+    backup, restore = _backup_then_restore_vars(api, env, base)
+    proc = start_playbook("restore_state.yml", env, restore, log=base / "first.log")
+    try:
+        reached = wait_for(lambda: RESTORE_KILL_POINTS[moment](api, v1), proc)
+    finally:
+        crash(proc)
+    assert reached, (base / "first.log").read_text()[-2000:]
+
+    second = run_playbook("restore_state.yml", "local", restore, env)
+    assert second.rc == 0, second.stdout[-4000:]
+    (job,) = api.active_jobs(JOB)
+    assert job["state"] == "RUNNING" and job["jid"] != v1
+    assert api.restored_path(job["jid"]) == backup, "restored from the chosen savepoint"
+    third = run_playbook("restore_state.yml", "local", restore, env)
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
+    assert [j["jid"] for j in api.active_jobs(JOB)] == [job["jid"]]
+
+
+def test_two_restores_at_once_make_one_job(local_env):
+    api, env, base, v1 = local_env["api"], local_env["env"], local_env["dir"], local_env["v1_job"]
+    backup, restore = _backup_then_restore_vars(api, env, base)
+    rcs, logs = _two_at_once("restore_state.yml", env, base, (restore, restore))
+    assert rcs == [0, 0], logs
+    (job,) = api.active_jobs(JOB)
+    assert job["jid"] != v1 and api.restored_path(job["jid"]) == backup

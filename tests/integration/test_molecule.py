@@ -15,7 +15,7 @@ import pytest
 from tests.integration.ansible_run import REPO, ansible_env
 from tests.support.baremetal import free_ports, stop_processes
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("bare_metal")]
 
 MOLECULE = pathlib.Path(sys.executable).with_name("molecule")
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.integration.ansible_run import run_tasks
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bare_metal")]
 
 
 def parse_unit(path: pathlib.Path) -> configparser.ConfigParser:

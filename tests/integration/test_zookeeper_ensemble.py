@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.baremetal import BareMetal, run_playbook, stop_processes
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("bare_metal")]
 
 
 @pytest.fixture

@@ -11,5 +11,13 @@ mkdir -p tests/output
 # `make test-failover`, so that `make test` stays well under the CI budget.
 marker=(-m "not failover")
 [ "${FAST:-0}" = 1 ] && marker=(-m "not slow")
-python -m pytest tests "${marker[@]}" -p no:cacheprovider --junitxml=tests/output/junit.xml
+# Two workers (pytest-xdist), one per core: most real-cluster tests wait on Flink (savepoints,
+# validation windows), so two clusters side by side take about half the time. Each worker has its
+# own session cluster. --dist loadgroup keeps the files marked xdist_group (the ones sharing a
+# module-scoped cluster: bare metal, diagnostics) on one worker, in order.
+# FLINKOPS_TEST_WORKERS=0 runs everything in one process.
+workers=(-n "${FLINKOPS_TEST_WORKERS:-2}" --dist loadgroup)
+[ "${FLINKOPS_TEST_WORKERS:-2}" = 0 ] && workers=()
+python -m pytest tests "${marker[@]}" "${workers[@]}" -p no:cacheprovider --durations=25 \
+  --junitxml=tests/output/junit.xml
 tests/support/gates.sh all
