@@ -14,6 +14,11 @@ version_added: 0.1.0
 description:
   - Checks a C(flink_jobs) list before a recipe touches the cluster and returns one message per
     problem, each naming the entry by index and name. An empty list means the declaration is usable.
+  - An entry declares the fields every platform shares (C(name), C(version), C(entry_class), C(args),
+    C(parallelism), C(flink_configuration)) at its top level and the fields of one backend under a sub-key named
+    after the platform (C(flink), C(cmf), ...); the fields of the host's platform are checked as if they were at
+    the top level (see M(flinkops.cookbook.flink_jobs_for)). The flat form of earlier releases, with every field
+    at the top level, is still accepted.
   - "Checked: the list is a list of mappings; every entry has the fields its platform needs
     (C(flink): C(name), C(jar), C(version); C(cmf): C(name), C(version), C(image), C(flink_version),
     C(jar_uri)), plus O(required); no two entries share a name; C(parallelism), when declared,
@@ -64,10 +69,25 @@ try:
 except ImportError:  # pragma: no cover
     string_types = (str,)
 
+# Platforms whose fields an entry may carry under a sub-key of the platform's name.
+PLATFORMS = ("flink", "cmf", "fko", "confluent_cloud")
+
 REQUIRED_FIELDS = {
     "flink": ("name", "jar", "version"),
     "cmf": ("name", "version", "image", "flink_version", "jar_uri"),
 }
+
+
+def declaration_for(entry, platform):
+    """One ``flink_jobs`` entry as the recipes on ``platform`` read it: the shared fields, with the
+    fields under the ``<platform>:`` sub-key laid over them, and no backend sub-key left."""
+    if not isinstance(entry, dict):
+        return entry
+    out = dict((k, v) for k, v in entry.items() if k not in PLATFORMS)
+    backend = entry.get(platform)
+    if isinstance(backend, dict):
+        out.update(backend)
+    return out
 
 
 def _label(index, entry):
@@ -97,6 +117,11 @@ def flink_jobs_problems(jobs, platform="flink", required=None, selectors=None):
                             % (index, ", ".join(fields), type(entry).__name__, entry))
             continue
         label = _label(index, entry)
+        backend = entry.get(platform)
+        if backend is not None and not isinstance(backend, dict):
+            problems.append("%s: %s must be a mapping of the %s fields, got %s %r"
+                            % (label, platform, platform, type(backend).__name__, backend))
+        entry = declaration_for(entry, platform)
         missing = [f for f in fields if f not in entry]
         empty = [f for f in fields if f in entry and _empty(entry[f])]
         if missing:

@@ -81,10 +81,62 @@ applications:
     application:
       description: The FlinkApplication as CMF returns it.
       type: dict
+records:
+  description:
+    - The same applications as RV(applications), as job records, the one job view every backend returns (see
+      C(docs/backends.md)); M(flinkops.cookbook.flink_job_info) returns the same shape.
+    - The evidence is the application's job status, its savepoints (CMF 2.1 and newer) and its events.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    platform:
+      description: The backend, C(cmf).
+      type: str
+    name:
+      description: Application name.
+      type: str
+    id:
+      description: Flink job id of the current deployment.
+      type: str
+    state:
+      description: The job state CMF reports.
+      type: str
+    version:
+      description: The C(flinkops.io/version) label, or null.
+      type: str
+    parallelism:
+      description: C(spec.job.parallelism).
+      type: int
+    start_time:
+      description: Start of the current job in epoch milliseconds, or null.
+      type: int
+    restored_from:
+      description: The savepoint path the current instance started from, or null.
+      type: str
+    latest_completed:
+      description: The latest COMPLETED savepoint (C(kind), C(id) its name, C(path), C(timestamp), C(message)), or null.
+      type: dict
+    latest_failed:
+      description: The latest FAILED savepoint, with CMF's error as C(message), or null.
+      type: dict
+    latest_savepoint:
+      description: The same as C(latest_completed) (CMF reports savepoints, not checkpoints).
+      type: dict
+    exceptions:
+      description: The JOB_EXCEPTION events of the current deployment, newest first (C(timestamp), C(name), C(message), C(task)).
+      type: list
+      elements: dict
+    raw:
+      description: The FlinkApplication as CMF returns it.
+      type: dict
 """
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_module import CmfModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import event_summary, job_id, job_state
+from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError
+from ansible_collections.flinkops.cookbook.plugins.module_utils.job_record import from_cmf_application
 
 
 def view(client, env, app, with_events):
@@ -100,6 +152,21 @@ def view(client, env, app, with_events):
     return out
 
 
+def record_of(client, env, view):
+    """The job record of an application: its job status, savepoints and events as the evidence."""
+    name = view["name"]
+    try:
+        savepoints = client.list_app_savepoints(env, name)
+    except CmfError:  # CMF older than 2.1 has no savepoints: the record says none
+        savepoints = None
+    try:
+        events = client.application_events(env, name)
+    except Exception:  # the events endpoint is alpha: never fail a read because of it
+        events = []
+    return from_cmf_application(view["application"], restored_from=view["restored_from"], savepoints=savepoints,
+                                events=events, instance=view["instance"])
+
+
 def run(cm):
     p = cm.params
     client = cm.client
@@ -108,7 +175,9 @@ def run(cm):
         apps = [app] if app else []
     else:
         apps = client.list_applications(p["environment"])
-    return {"changed": False, "applications": [view(client, p["environment"], a, p["events"]) for a in apps]}
+    views = [view(client, p["environment"], a, p["events"]) for a in apps]
+    return {"changed": False, "applications": views,
+            "records": [record_of(client, p["environment"], v) for v in views]}
 
 
 def main():

@@ -100,12 +100,62 @@ jobs:
       description: The newest root exceptions (name, first lines, task, timestamp).
       type: list
       elements: dict
+records:
+  description:
+    - The same jobs as RV(jobs), as job records, the one job view every backend returns (see
+      C(docs/backends.md)); M(flinkops.cookbook.cmf_application_info) returns the same shape.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    platform:
+      description: The backend, C(flink).
+      type: str
+    name:
+      description: Job name.
+      type: str
+    id:
+      description: Job id.
+      type: str
+    state:
+      description: Job state as Flink reports it.
+      type: str
+    version:
+      description: The version the job was deployed with, or null.
+      type: str
+    parallelism:
+      description: The job's parallelism (its largest vertex parallelism).
+      type: int
+    start_time:
+      description: Start time in epoch milliseconds.
+      type: int
+    restored_from:
+      description: The checkpoint or savepoint path the job restored from, or null.
+      type: str
+    latest_completed:
+      description: The latest completed checkpoint (C(kind), C(id), C(path), C(timestamp), C(message)), or null.
+      type: dict
+    latest_failed:
+      description: The latest failed checkpoint, with its failure C(message), or null.
+      type: dict
+    latest_savepoint:
+      description: The latest savepoint, or null.
+      type: dict
+    exceptions:
+      description: The exceptions since the job started, newest first (C(timestamp), C(name), C(message), C(task)).
+      type: list
+      elements: dict
+    raw:
+      description: The job as RV(jobs) describes it.
+      type: dict
 """
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     find_jobs, job_parallelism, job_spec, FlinkOpsError)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import JOB_ID_RE
+from ansible_collections.flinkops.cookbook.plugins.module_utils.job_record import from_flink_job
 
 
 def _checkpoint_summary(data):
@@ -147,7 +197,8 @@ def run(fm):
     if params["job_id"] and not JOB_ID_RE.match(params["job_id"]):
         raise FlinkOpsError("job_id %r is not a 32-character hexadecimal Flink job id" % params["job_id"])
     found = find_jobs(fm.client, name=params["name"], job_id=params["job_id"], active_only=params["active_only"])
-    return {"changed": False, "jobs": [describe_job(fm.client, j, params["max_exceptions"]) for j in found]}
+    jobs = [describe_job(fm.client, j, params["max_exceptions"]) for j in found]
+    return {"changed": False, "jobs": jobs, "records": [from_flink_job(j) for j in jobs]}
 
 
 def main():

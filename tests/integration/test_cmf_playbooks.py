@@ -217,6 +217,267 @@ def test_a_declared_application_that_does_not_exist_fails_naming_it(cmf, tmp_pat
     assert cmf.app_savepoints(ENV, APP) == [], "no savepoint was taken"
 
 
+# -- the CMF column through the seam (issue 11): deploy, backfill, health, incidents ------------------
+def dry(cmf, playbook, tmp_path, **extra):
+    """``--check --diff``, as a user previews a recipe."""
+    import pathlib
+    import subprocess
+    import sys
+
+    from tests.integration.ansible_run import REPO, PlayResult, ansible_env
+
+    cmd = [str(pathlib.Path(sys.executable).with_name("ansible-playbook")), str(REPO / "playbooks" / playbook),
+           "-l", "cmf_local", "-e", json.dumps(dict({"flinkops_manifest_dir": str(tmp_path),
+                                                     "flinkops_report_dir": str(tmp_path / "reports")}, **extra)),
+           "--check", "--diff"]
+    env = {"FLINKOPS_CMF_URL": cmf.url, "FLINKOPS_VALIDATION_SECONDS": "1", "FLINKOPS_CMF_STABLE_SECONDS": "1"}
+    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(env), capture_output=True, text=True, timeout=300,
+                          check=False)
+    return PlayResult(proc, json_output=True)
+
+
+def writes(cmf, since=0):
+    return [(e["method"], e["path"]) for e in cmf.log[since:] if e["method"] not in ("GET", "HEAD")]
+
+
+def seed_env(cmf):
+    r = requests.post(cmf.url + "/cmf/api/v1/environments", json={
+        "name": ENV, "kubernetesNamespace": "flinkops-local",
+        "flinkApplicationDefaults": {"spec": {"flinkConfiguration": {"state.savepoints.dir": "s3://local/sp"}}}},
+        timeout=5)
+    assert r.status_code == 200, r.text
+
+
+def wait_running(cmf, name=APP, timeout=30):
+    import time
+
+    deadline = time.time() + timeout
+    while (cmf.application(ENV, name) or {}).get("status", {}).get("jobStatus", {}).get("state") != "RUNNING":
+        assert time.time() < deadline, "%s did not start" % name
+        time.sleep(0.05)
+
+
+def savepoint(cmf, name, app=APP):
+    r = requests.post(cmf.url + "/cmf/api/v1/environments/%s/applications/%s/savepoints" % (ENV, app), timeout=5,
+                      json={"apiVersion": "cmf.confluent.io/v1", "kind": "Savepoint", "metadata": {"name": name},
+                            "spec": {}})
+    assert r.status_code in (200, 201), r.text
+
+
+def reports(tmp_path, pattern):
+    return sorted((tmp_path / "reports" / "local-cmf").glob(pattern))
+
+
+def test_deploy_starts_the_missing_application_then_nothing(cmf, tmp_path):
+    seed_env(cmf)
+    start = len(cmf.log)
+    preview = dry(cmf, "deploy_job.yml", tmp_path)
+    assert preview.rc == 0, preview.stdout[-3000:]
+    assert preview.changed_count() > 0 and "would start ['stateful-counter']" in preview.task(
+        "Check mode | what would change")["msg"]
+    assert writes(cmf, start) == [] and cmf.application(ENV, APP) is None
+
+    first = play(cmf, "deploy_job.yml", tmp_path)
+    assert first.rc == 0, first.stdout[-3000:]
+    app = cmf.application(ENV, APP)
+    assert state(cmf) == "RUNNING" and app["metadata"]["labels"]["flinkops.io/version"] == "2.0.0"
+    assert app["spec"]["image"] == IMAGE and app["spec"]["job"]["parallelism"] == 2
+    (validated,) = first.task("Validation | every declared job runs, once")["results"]
+    assert validated["item"]["records"][0]["platform"] == "cmf"
+    # the one module_defaults block of the dispatcher gave the CMF modules their url
+    assert first.task("Procedure | start each declared job that does not run")["results"][0][
+        "invocation"]["module_args"]["url"] == cmf.url
+
+    job_id = app["status"]["jobStatus"]["jobId"]
+    second = play(cmf, "deploy_job.yml", tmp_path)
+    assert second.rc == 0 and second.changed_count() == 0, second
+    start = len(cmf.log)
+    again = dry(cmf, "deploy_job.yml", tmp_path)
+    assert again.rc == 0 and again.changed_count() == 0, again
+    assert writes(cmf, start) == [] and cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"] == job_id
+
+
+BACKFILL = APP + "-backfill-t1"
+
+
+def backfill_vars(backfill_id="t1"):
+    return {"backfill_from": APP, "backfill_id": backfill_id, "backfill_poll_seconds": 1,
+            "backfill_args": ["--name", APP, "--start-timestamp", "1761955200000"]}
+
+
+def test_backfill_runs_beside_production_is_recorded_and_removed(cmf, tmp_path):
+    seed(cmf)
+    wait_running(cmf)
+    prod_job = cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"]
+    start = len(cmf.log)
+    preview = dry(cmf, "backfill.yml", tmp_path, **backfill_vars())
+    assert preview.rc == 0, preview.stdout[-3000:]
+    assert preview.task("Procedure | deploy the backfill job")["changed"]
+    assert "would run %s" % BACKFILL in preview.task("Check mode | what would change")["msg"]
+    assert writes(cmf, start) == [] and cmf.application(ENV, BACKFILL) is None and not list(tmp_path.rglob("*.json"))
+
+    cmf.inject("app_finished", app=BACKFILL, running_for=1.0)
+    first = play(cmf, "backfill.yml", tmp_path, **backfill_vars())
+    assert first.rc == 0, first.stdout[-3000:]
+    record = json.loads((tmp_path / "local-cmf" / ("backfill-%s.json" % BACKFILL)).read_text())
+    assert record["final_state"] == "FINISHED" and record["platform"] == "cmf" and record["job_id"]
+    assert record["args"] == backfill_vars()["backfill_args"]
+    assert cmf.application(ENV, BACKFILL) is None, "the backfill application is removed when done"
+    assert cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"] == prod_job and state(cmf) == "RUNNING"
+
+    again = play(cmf, "backfill.yml", tmp_path, **backfill_vars())
+    assert again.rc == 0 and again.changed_count() == 0, again
+    start = len(cmf.log)
+    assert dry(cmf, "backfill.yml", tmp_path, **backfill_vars()).changed_count() == 0
+    assert writes(cmf, start) == []
+
+    cmf.inject("app_failed", app=APP + "-backfill-t2", running_for=0.5,
+               message="java.lang.IllegalStateException: backfill sink refused the write")
+    failed = play(cmf, "backfill.yml", tmp_path, **backfill_vars("t2"))
+    assert failed.rc != 0 and "backfill sink refused the write" in failed.stdout
+    assert cmf.application(ENV, APP + "-backfill-t2") is None
+    assert not (tmp_path / "local-cmf" / ("backfill-%s-backfill-t2.json" % APP)).exists()
+    assert cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"] == prod_job and state(cmf) == "RUNNING"
+
+
+def test_health_report_from_the_job_records(cmf, tmp_path):
+    seed(cmf)
+    wait_running(cmf)
+    savepoint(cmf, "good")
+    import time
+    time.sleep(0.5)
+    cmf.inject("savepoint_failed", app=APP, error="CheckpointException: Checkpoint expired before completing")
+    savepoint(cmf, "bad")
+    time.sleep(0.5)
+    start = len(cmf.log)
+    first = play(cmf, "health_report.yml", tmp_path, flinkops_report_dir=str(tmp_path / "reports"))
+    assert first.rc == 0 and first.changed_count() == 0, first.stdout[-3000:]
+    summary = first.task("Validation | summary of the health of each job")["msg"]
+    assert any(line.startswith("stateful-counter [WARNING] RUNNING: the latest savepoint failed") for line in summary), summary
+    (report,) = reports(tmp_path, "health-*.md")
+    text = report.read_text()
+    assert "Checkpoint expired before completing" in text and "s3://local/sp/" in text
+    assert writes(cmf, start) == []
+
+    strict = play(cmf, "health_report.yml", tmp_path, flinkops_report_dir=str(tmp_path / "reports"),
+                  health_fail_on="warning")
+    assert strict.rc != 0 and "At least one job is warning or worse" in strict.stdout
+    preview = dry(cmf, "health_report.yml", tmp_path)
+    assert preview.rc == 0 and preview.changed_count() == 0, preview
+    assert len(reports(tmp_path, "health-*.md")) == 2, "check mode writes no report"
+
+
+def test_incident_checkpoint_failures_from_the_failed_savepoints(cmf, tmp_path):
+    import time
+
+    seed(cmf)
+    wait_running(cmf)
+    savepoint(cmf, "good")
+    time.sleep(0.5)
+    cmf.inject("savepoint_failed", count=2, app=APP,
+               error="java.util.concurrent.CompletionException: CheckpointException: Checkpoint expired before completing.")
+    savepoint(cmf, "bad-1")
+    time.sleep(0.1)
+    savepoint(cmf, "bad-2")
+    time.sleep(0.6)
+    probe_dir = tmp_path / "probe"
+    probe_dir.mkdir()
+    extra = {"flinkops_report_dir": str(tmp_path / "reports"), "incident_checkpoint_dir": "file://%s" % probe_dir}
+    start = len(cmf.log)
+    first = play(cmf, "incident_checkpoint_failures.yml", tmp_path, **extra)
+    assert first.rc == 0 and first.changed_count() == 0, first.stdout[-3000:]
+    lines = first.task("Validation | diagnosis and recommended stabilisation per job")["msg"]
+    text = "\n".join(lines)
+    assert "stateful-counter [WARNING] RUNNING: 1 completed / 2 failed savepoints, 2 consecutive failures" in text, text
+    assert "Checkpoint expired before completing" in text and "raise the checkpoint timeout" in text
+    assert "storage probe file://%s: OK" % probe_dir in text
+    (report,) = reports(tmp_path, "incident-checkpoints-*.md")
+    assert "| 2 |" in report.read_text()
+    assert writes(cmf, start) == [] and list(probe_dir.iterdir()) == []
+
+    healthy = play(cmf, "incident_checkpoint_failures.yml", tmp_path, incident_expect_healthy=True, **extra)
+    assert healthy.rc != 0 and "2 consecutive failed savepoints" in healthy.stdout
+    preview = dry(cmf, "incident_checkpoint_failures.yml", tmp_path)
+    assert preview.rc == 0 and preview.changed_count() == 0, preview
+    assert len(reports(tmp_path, "incident-checkpoints-*.md")) == 2, "check mode writes no report"
+
+
+def test_a_recipe_a_platform_does_not_implement_fails_at_once_naming_both(cmf, tmp_path):
+    seed(cmf)
+    start = len(cmf.log)
+    res = play(cmf, "upgrade_job.yml", tmp_path, flink_platform="fko")
+    assert res.rc != 0
+    (failed,) = [t for t in res.tasks if t.get("failed")]
+    assert "recipe upgrade_job is not implemented for platform fko" in failed["msg"]
+    assert "It is implemented for: cmf, flink" in failed["msg"]
+    assert cmf.log[start:] == [], "nothing was contacted"
+
+
+def looping(cmf):
+    """The declared application, deployed into a restart loop: five JOB_EXCEPTION events, then RUNNING."""
+    cmf.inject("app_restart_loop", app=APP, every=0.2, restarts=5,
+               message="java.lang.NullPointerException: flinkops fake: bad record\n\tat Counter.map(Counter.java:42)")
+    seed(cmf)
+    import time
+    deadline = time.time() + 30
+    while cmf.application(ENV, APP) and len(  # reading it advances the fake's clock of the application
+            [e for e in cmf.apps[(ENV, APP)]["events"] if e["status"]["type"] == "JOB_EXCEPTION"]) < 5:
+        assert time.time() < deadline, "the restart loop did not happen"
+        time.sleep(0.05)
+    wait_running(cmf)
+
+
+HOTFIX = {"image": "registry.example.com/flinkops/stateful-counter:2.0.1-hotfix", "version": "2.0.1-hotfix"}
+
+
+def test_restart_loop_is_reported_then_redeployed_from_a_savepoint_then_nothing(cmf, tmp_path):
+    looping(cmf)
+    job_id = cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"]
+    extra = {"incident_job": APP, "incident_report_dir": str(tmp_path / "incident-reports")}
+    report = play(cmf, "incident_restart_loop.yml", tmp_path, **extra)
+    assert report.rc == 0 and report.changed_count() == 0, report.stdout[-3000:]
+    (text,) = [p.read_text() for p in sorted((tmp_path / "incident-reports").glob("incident-%s-*.md" % APP))]
+    assert "**restart loop**" in text and "| class | **code** |" in text and "NullPointerException" in text
+    assert cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"] == job_id, "report only: job untouched"
+
+    redeploy = dict(extra, incident_mitigation="redeploy", incident_hotfix=HOTFIX)
+    start = len(cmf.log)
+    preview = dry(cmf, "incident_restart_loop.yml", tmp_path, **redeploy)
+    assert preview.rc == 0 and preview.changed_count() > 0, preview.stdout[-3000:]
+    assert "then start the hotfix" in preview.task("Check mode | what would change")["msg"]
+    assert writes(cmf, start) == [] and cmf.app_savepoints(ENV, APP) == []
+
+    fixed = play(cmf, "incident_restart_loop.yml", tmp_path, **redeploy)
+    assert fixed.rc == 0, fixed.stdout[-3000:]
+    app = cmf.application(ENV, APP)
+    (sp,) = cmf.app_savepoints(ENV, APP)
+    assert sp["metadata"]["name"].startswith(APP + "-incident-") and sp["status"]["state"] == "COMPLETED"
+    assert app["spec"]["image"] == HOTFIX["image"] and app["metadata"]["labels"]["flinkops.io/version"] == "2.0.1-hotfix"
+    assert app["restored_from"] == sp["status"]["path"] and state(cmf) == "RUNNING"
+    assert app["status"]["jobStatus"]["jobId"] != job_id
+
+    again = play(cmf, "incident_restart_loop.yml", tmp_path, **redeploy)
+    assert again.rc == 0 and again.changed_count() == 0, again
+    assert "no restart loop" in again.stdout
+
+
+def test_restart_loop_stop_suspends_with_a_savepoint_then_nothing(cmf, tmp_path):
+    looping(cmf)
+    extra = {"incident_job": APP, "incident_mitigation": "stop", "incident_report_dir": str(tmp_path / "incident-reports")}
+    start = len(cmf.log)
+    preview = dry(cmf, "incident_restart_loop.yml", tmp_path, **extra)
+    assert preview.rc == 0 and "be suspended" in preview.task("Check mode | what would change")["msg"]
+    assert writes(cmf, start) == []
+
+    stopped = play(cmf, "incident_restart_loop.yml", tmp_path, **extra)
+    assert stopped.rc == 0, stopped.stdout[-3000:]
+    assert state(cmf) == "SUSPENDED"
+    (sp,) = cmf.app_savepoints(ENV, APP)
+    assert sp["status"]["state"] == "COMPLETED"
+    again = play(cmf, "incident_restart_loop.yml", tmp_path, **extra)
+    assert again.rc == 0 and again.changed_count() == 0, again
+
+
 def _scale_journal(tmp_path):
     return tmp_path / "local-cmf" / ("%s.journal.json" % APP)
 

@@ -38,6 +38,11 @@ Failure injection (``cmf.inject(kind, **kw)``), each consumed once unless ``coun
   then RUNNING for ``running_for`` seconds (0: never RUNNING), then FAILED, with a
   JOB_EXCEPTION event carrying ``message``. ``match={"image": "x"}`` fails only the
   deployments whose spec has those values (then ``count`` defaults to unlimited).
+* ``app_finished``      the next deployment of ``app`` is a bounded job: RUNNING for
+  ``running_for`` seconds, then FINISHED (a backfill that read its range).
+* ``app_restart_loop``  the next deployment of ``app`` runs, then ``restarts`` times every
+  ``every`` seconds goes RESTARTING with a JOB_EXCEPTION event carrying ``message`` and runs
+  again (a job stuck in a restart loop, as the operator reports it).
 * ``status``            answer ``status`` (409, 500, 503...) to the next ``count`` requests
   matching ``method`` and ``path`` (a regex), with CMF's error body and ``message``.
 * ``slow``              delay the next ``count`` matching responses by ``seconds``.
@@ -259,7 +264,8 @@ class FakeCMF:
 
     # -- failure injection -------------------------------------------------------------------
     def inject(self, kind: str, count: int | None = 1, **kw):
-        kinds = ("savepoint_failed", "app_failed", "status", "slow", "statement_failed")
+        kinds = ("savepoint_failed", "app_failed", "app_finished", "app_restart_loop", "status", "slow",
+                 "statement_failed")
         if kind not in kinds:
             raise ValueError("unknown injection %r (one of %s)" % (kind, ", ".join(kinds)))
         if kind == "app_failed" and kw.get("match") and "count" not in kw and count == 1:
@@ -674,6 +680,20 @@ class FakeCMF:
             plan.append((self.start_delay + running_for, "FAILED", message))
         else:
             plan = [(0.0, "CREATED", None), (self.start_delay, "RUNNING", None)]
+            matches = (lambda inj: (inj.kw.get("app") in (None, record["metadata"]["name"]))
+                       and _spec_matches(spec, inj.kw.get("match")))
+            finished = self._take("app_finished", matches)
+            loop = None if finished else self._take("app_restart_loop", matches)
+            if finished:  # a bounded job (a backfill): RUNNING for running_for seconds, then FINISHED
+                plan.append((self.start_delay + float(finished.kw.get("running_for", 0.5)), "FINISHED", None))
+            elif loop:  # a restart loop: every `every` seconds an exception, RESTARTING, then RUNNING again
+                every = float(loop.kw.get("every", 0.2))
+                message = loop.kw.get("message") or "java.lang.NullPointerException: flinkops fake: bad record"
+                at = self.start_delay
+                for _ in range(int(loop.kw.get("restarts", 5))):
+                    at += every
+                    plan.append((at, "RESTARTING", message))
+                    plan.append((at + every / 4, "RUNNING", None))
         self._set_plan(record, plan, t0)
 
     def _set_plan(self, record, plan, t0):
@@ -720,6 +740,9 @@ class FakeCMF:
             elif state == "SUSPENDED":
                 status["jobManagerDeploymentStatus"] = "MISSING"
                 status["lifecycleState"] = "SUSPENDED"
+            elif message:  # a failure the job restarts from (RESTARTING): the operator reports the exception
+                self._event(record, "JOB_EXCEPTION", message.splitlines()[0], inst_name,
+                            data={"exceptionString": message})
             self._event(record, "JOB_STATUS", "Job status changed from %s to %s" % (previous or "NONE", state), inst_name,
                         data={"newStatus": state})
 

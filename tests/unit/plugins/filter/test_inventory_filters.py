@@ -83,3 +83,38 @@ def test_redact_url_filter():
     redact = RedactFilters().filters()["redact_url"]
     assert redact("https://ops:s3cret@flink.test:8443") == "https://********@flink.test:8443"
     assert redact("http://flink.test:8081") == "http://flink.test:8081"
+
+
+# -- one shape for every platform: backend fields under a sub-key named after the platform ----------
+NESTED = {"name": "orders", "version": "1.0.0", "parallelism": 2, "args": ["--x"],
+          "flink": {"jar": "/a/orders.jar"},
+          "cmf": {"image": "img:1", "flink_version": "v1_19", "jar_uri": "local:///j.jar"}}
+
+
+def test_one_entry_serves_every_platform():
+    from ansible_collections.flinkops.cookbook.plugins.filter.flink_jobs_for import FilterModule, flink_jobs_for
+
+    assert flink_jobs_problems([NESTED], "flink") == [] and flink_jobs_problems([NESTED], "cmf") == []
+    (flink,) = flink_jobs_for([NESTED], "flink")
+    assert flink == {"name": "orders", "version": "1.0.0", "parallelism": 2, "args": ["--x"], "jar": "/a/orders.jar"}
+    (cmf,) = flink_jobs_for([NESTED], "cmf")
+    assert cmf["image"] == "img:1" and "jar" not in cmf and "flink" not in cmf and "cmf" not in cmf
+    assert flink_jobs_for([GOOD], "flink") == [GOOD], "the flat form is read as it is"
+    assert flink_jobs_for(["oops"], "flink") == ["oops"] and flink_jobs_for(None) is None
+    assert FilterModule().filters()["flink_jobs_for"] is flink_jobs_for
+
+
+def test_a_backend_field_missing_under_the_sub_key_names_the_entry():
+    entry = dict(NESTED, cmf={"image": "img:1"})
+    (problem,) = flink_jobs_problems([entry], "cmf")
+    assert problem == "flink_jobs[0] (name 'orders'): missing required fields flink_version, jar_uri (platform cmf)"
+    problems = flink_jobs_problems([dict(NESTED, flink="/a.jar")], "flink")
+    assert problems[0].startswith("flink_jobs[0] (name 'orders'): flink must be a mapping of the flink fields")
+    assert "missing required field jar (platform flink)" in problems[1]
+
+
+def test_the_sub_key_wins_over_a_shared_field():
+    from ansible_collections.flinkops.cookbook.plugins.filter.flink_jobs_for import flink_jobs_for
+
+    (job,) = flink_jobs_for([dict(NESTED, parallelism=2, cmf=dict(NESTED["cmf"], parallelism=4))], "cmf")
+    assert job["parallelism"] == 4
