@@ -66,7 +66,9 @@ def test_new_version_failing_validation_is_rolled_back(local_env):
     if upgrade.get("failed"):
         pytest.fail("the new version failed inside the module gate; this test needs it to fail during validation")
     assert "failed validation and was rolled back" in res.stdout
-    assert api.job(upgrade["job"]["id"])["state"] == "CANCELED"
+    # ended: cancelled by the rollback, or FAILED on its own first (3 restarts of 4 s while the
+    # validation waits up to flink_validation_recovery_seconds for it to run again)
+    assert api.job(upgrade["job"]["id"])["state"] in ("CANCELED", "FAILED")
 
 
 def test_savepoint_failure_stops_the_play_and_leaves_the_job_running(local_env):
