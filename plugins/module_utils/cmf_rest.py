@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import CmfError, CmfUnsupported
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError, parse_version
 
 API = "/cmf/api/v1"
@@ -32,18 +33,6 @@ API_VERSION = "cmf.confluent.io/v1"
 PAGE_SIZE = 100
 MAX_ITEMS = 10000
 SAVEPOINTS_SINCE = (2, 1, 0)
-
-
-class CmfError(Exception):
-    """A CMF operation failed; ``details`` goes into the module result."""
-
-    def __init__(self, message, **details):
-        super(CmfError, self).__init__(message)
-        self.details = details
-
-
-class CmfUnsupported(CmfError):
-    """The CMF server is too old for the operation."""
 
 
 def _q(name):
@@ -365,9 +354,6 @@ class CmfRestClient(object):
             if exc.status == 404:
                 return None
             raise
-
-    def get_kubernetes_cluster(self, name):
-        return self.get_or_none("%s/kubernetes-clusters/%s" % (API, _q(name)))
 
     def resource_information(self):
         """Resource counts and usage (CMF 2.2+), or None when the server has no such endpoint."""
