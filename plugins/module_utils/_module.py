@@ -130,4 +130,3 @@ class RestModule(object):
             self.module.exit_json(**result)
         finally:
             self.client.http.close()
-

@@ -3,8 +3,11 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """FOR INTERNAL COLLECTION USE ONLY.
 
-CMF operations on top of ``CmfRestClient``: comparing desired and current resources,
-waiting for application and savepoint states, and reporting an application's events.
+CMF operations on top of ``CmfRestClient``: comparing desired and current resources and
+converging them (``Resource``, ``converge``, ``sync``: one present/absent/check-mode logic for
+every CMF module), waiting for application, savepoint and statement states (``_wait``), the
+applications of one environment as ``operator_application`` reaches them (``CmfApplications``),
+and reporting an application's events.
 
 Rules kept here, for every CMF module:
 * only the keys the user set are compared; server-set fields (``metadata.uid``,

@@ -169,13 +169,6 @@ class CmfRestClient(object):
     def delete_application(self, env, name):
         return self.delete_quiet(self._app(env, name))
 
-    def start_application(self, env, name, savepoint_uid=None):
-        params = {"startFromSavepointUid": savepoint_uid} if savepoint_uid else None
-        return self.http.post(self._app(env, name) + "/start", params=params, idempotent=True)
-
-    def suspend_application(self, env, name):
-        return self.http.post(self._app(env, name) + "/suspend", idempotent=True)
-
     def application_instances(self, env, name):
         return self.list_all(self._app(env, name) + "/instances")
 
@@ -302,9 +295,6 @@ class CmfRestClient(object):
 
     def list_databases(self, catalog):
         return self.list_all("%s/catalogs/kafka/%s/databases" % (API, _q(catalog)))
-
-    def get_database(self, catalog, name):
-        return self.get_or_none("%s/catalogs/kafka/%s/databases/%s" % (API, _q(catalog), _q(name)))
 
     def create_database(self, catalog, body):
         return self.http.post("%s/catalogs/kafka/%s/databases" % (API, _q(catalog)), json_body=body)

@@ -170,9 +170,6 @@ class FlinkRestClient(object):
         # The jar id is the last path element of the stored file name.
         return os.path.basename(result["filename"])
 
-    def delete_jar(self, jar_id):
-        return self.http.delete("/jars/%s" % jar_id)
-
     def run_jar(self, jar_id, job_id, entry_class=None, args=None, parallelism=None,
                 savepoint_path=None, allow_non_restored_state=False, claim_mode=None,
                 flink_configuration=None):

@@ -188,7 +188,6 @@ def sync_mappings(cm, secret_envs, delete=False):
 
 def ensure_present(cm, secret, current):
     p = cm.params
-    client = cm.client
     if current is None and p["data"] is None:
         raise CmfError("secret %s does not exist: data is required to create it" % p["name"])
     found, body = plan_secret(p, current)
@@ -211,7 +210,6 @@ def ensure_present(cm, secret, current):
 
 
 def ensure_absent(cm, secret, current):
-    p = cm.params
     map_found, mappings = sync_mappings(cm, [], delete=True)
     if current is not None and not cm.check_mode:
         secret.delete()

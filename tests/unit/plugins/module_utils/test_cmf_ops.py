@@ -114,8 +114,7 @@ def test_client_calls_against_the_fake():
         assert client.delete_secret_mapping("env1", "conn") is False
         client.create_catalog(resource_body("KafkaCatalog", "cat", {"srInstance": {"connectionConfig": {"a": "b"}}}))
         client.create_database("cat", resource_body("KafkaDatabase", "db", {"kafkaCluster": {"connectionConfig": {}}}))
-        assert client.get_database("cat", "db")["status"] == {"environmentsWithAccess": []}
-        assert client.get_database("cat", "nope") is None
+        assert [d["status"] for d in client.list_databases("cat")] == [{"environmentsWithAccess": []}]
         client.create_compute_pool("env1", resource_body("ComputePool", "pool", {"type": "DEDICATED", "clusterSpec": {}}))
         cmf.inject("statement_failed", message="ValidationException: no table")
         client.create_statement("env1", resource_body("Statement", "st", {"statement": "SELECT 1", "computePoolName": "pool"}))

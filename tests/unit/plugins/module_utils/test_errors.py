@@ -1,16 +1,11 @@
 """Unit tests of module_utils/_errors.py: one error base with details, every backend's errors under it,
-and the one place that turns them into fail_json (RestModule.fail)."""
+and the one job-id check (how RestModule.fail turns them into fail_json: test_module.py)."""
 from __future__ import annotations
 
-import json
-
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils import _errors
-from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError
-from ansible_collections.flinkops.cookbook.plugins.module_utils._module import RestModule, connection_args, merged_spec
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import check_job_id
 
 
@@ -57,48 +52,3 @@ def test_a_job_id_that_can_be_one_passes(job_id):
 def test_the_one_job_id_check(job_id):
     with pytest.raises(_errors.FlinkOpsError, match="32-character hexadecimal"):
         check_job_id(job_id)
-
-
-class _Client(object):
-    def __init__(self, params):
-        self.http = HttpClient.from_params(params, "endpoint")
-
-
-class _Module(RestModule):
-    API = "Test API"
-
-    def make_client(self, params):
-        return _Client(params)
-
-
-def _fail(monkeypatch, capsys, exc):
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {
-        "endpoint": "https://flink.test:8443"}})))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-    module = _Module(merged_spec(connection_args("endpoint", "FLINK_REST"), {}), supports_check_mode=True)
-
-    def runner(m):
-        m.report("step one")
-        raise exc
-    with pytest.raises(SystemExit):
-        module.run(runner)
-    return json.loads(capsys.readouterr().out)
-
-
-@pytest.mark.parametrize("exc", [_errors.FlinkOpsError("flink said no", job_id="j"),
-                                 _errors.CmfError("cmf said no", job_id="j")])
-def test_every_backend_error_fails_the_same_way(monkeypatch, capsys, exc):
-    out = _fail(monkeypatch, capsys, exc)
-    assert out["failed"] is True and out["msg"] == str(exc) and out["job_id"] == "j"
-    assert out["progress"] == ["step one"] and "module_args" in out["invocation"]
-
-
-def test_an_http_error_fails_with_the_api_named_and_the_exchange(monkeypatch, capsys):
-    out = _fail(monkeypatch, capsys, HttpError("GET", "https://flink.test:8443/overview", status=500, message="boom"))
-    assert out["msg"] == "Test API: GET https://flink.test:8443/overview returned HTTP 500: boom"
-    assert out["http"]["status"] == 500 and out["progress"] == ["step one"]
-
-
-def test_credentials_never_reach_the_message(monkeypatch, capsys):
-    out = _fail(monkeypatch, capsys, _errors.FlinkOpsError("cannot read s3://key:secret@bucket/sp"))
-    assert "secret" not in out["msg"]

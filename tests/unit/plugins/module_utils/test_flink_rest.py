@@ -196,7 +196,6 @@ CLIENT_CALLS = {
     "savepoint_status": lambda c, tmp: c.savepoint_status(CONTRACT_JOB, CONTRACT_TRIGGER),
     "jars": lambda c, tmp: c.jars(),
     "upload_jar": _upload,
-    "delete_jar": lambda c, tmp: c.delete_jar("1234_job.jar"),
     "run_jar": lambda c, tmp: c.run_jar(
         "1234_job.jar", CONTRACT_JOB, entry_class="com.example.Job", args=["--a", "1"], parallelism=2,
         savepoint_path=CONTRACT_SAVEPOINT, allow_non_restored_state=True, claim_mode="NO_CLAIM",
