@@ -222,7 +222,10 @@ def test_the_rollback_errors_are_the_client_errors():
     apps = FakeApps()
     apps.error = Other
     apps.add("orders", SPEC)
-    apps.wait = lambda *a, **kw: (_ for _ in ()).throw(Other("went FAILED"))
+
+    def wait(*args, **kwargs):
+        raise Other("went FAILED")
+    apps.wait = wait
     with pytest.raises(Other, match="went FAILED. ROLLBACK FAILED too: went FAILED"):
         converge(apps, image="orders:bad")
 

@@ -18,7 +18,7 @@ def reader(values):
 
 def test_the_interval_grows_to_its_maximum(fake_time):
     clock = Clock(10, interval=1.0, max_interval=2.0, growth=1.5, sleep=fake_time.sleep, now=fake_time.now)
-    for _ in range(4):
+    for _tick in range(4):
         clock.tick()
     assert fake_time.sleeps == [1.0, 1.5, 2.0, 2.0]
     assert clock.elapsed() == 6.5 and not clock.expired()
