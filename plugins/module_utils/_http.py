@@ -30,6 +30,8 @@ import random
 import re
 import time
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import OpsError
+
 try:
     from urllib.parse import unquote, urlsplit, urlunsplit
 except ImportError:  # pragma: no cover - Python 2
@@ -72,10 +74,11 @@ def split_userinfo(url):
     return clean, unquote(user) or None, unquote(password) if _sep else None
 
 
-class HttpError(Exception):
+class HttpError(OpsError):
     """A failed HTTP exchange: transport error (status None) or an error status.
 
-    The URL and the message are redacted (``redact_url``): an error never carries credentials."""
+    The URL and the message are redacted (``redact_url``): an error never carries credentials.
+    Its ``details`` are the exchange (``http``), as the module result shows it."""
 
     def __init__(self, method, url, status=None, message="", body=None):
         self.method = method
@@ -90,6 +93,7 @@ class HttpError(Exception):
         else:
             text = "%s %s returned HTTP %s: %s" % (method, url, status, message or "(no message)")
         super(HttpError, self).__init__(text)
+        self.details = {"http": self.to_dict()}
 
     def to_dict(self):
         return {

@@ -3,8 +3,10 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """FOR INTERNAL COLLECTION USE ONLY.
 
-The write-ahead journal of one operation on one job, kept on the controller
-(RELIABILITY C2.1), and the fence that keeps two runs of the same controller apart.
+The write-ahead journal of one operation on one job, kept on the controller (as the Flink
+Kubernetes Operator writes the spec it is about to deploy into the resource's status before it
+deploys: the intent is on disk before every side effect), and the fence that keeps two runs of
+the same controller apart.
 
 * ``record`` writes the whole journal to a private temporary file, fsyncs it and renames
   it into place, so a reader sees the previous or the new journal, never half of one.
@@ -29,14 +31,7 @@ import os
 import socket
 import time
 
-
-class JournalBusy(Exception):
-    """Another live run owns the journal."""
-
-    def __init__(self, message, owner):
-        super(JournalBusy, self).__init__(message)
-        self.owner = owner
-        self.details = {"run_in_progress": owner}
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import JournalBusy
 
 
 def _proc_start(pid):

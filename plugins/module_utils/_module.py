@@ -6,7 +6,7 @@
 What every REST module shares, whatever the API (Flink, CMF): the connection argument
 spec with environment fallbacks, an AnsibleModule with a client attached (composition,
 not inheritance), progress reports for the ``flinkops.cookbook.progress`` callback, and
-one place that turns exceptions into ``fail_json`` with the server's message.
+the one place that turns an ``OpsError`` (``_errors.py``) into ``fail_json``: ``fail``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +19,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import OpsError
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import (
     HAS_REQUESTS, REDACTED, REQUESTS_IMPORT_ERROR, HttpError, redact_url)
 
@@ -51,11 +52,9 @@ def merged_spec(connection, extra):
 
 
 class RestModule(object):
-    """Subclasses set ``API`` (for messages), ``ERRORS`` (operation errors carrying
-    ``details``) and ``make_client(params)``."""
+    """Subclasses set ``API`` (for messages) and ``make_client(params)``."""
 
     API = "REST API"
-    ERRORS = ()
 
     def __init__(self, argument_spec, **kwargs):
         mutually_exclusive = list(kwargs.pop("mutually_exclusive", []))
@@ -68,8 +67,8 @@ class RestModule(object):
         self.messages = []
         try:
             self.client = self.make_client(self.params)
-        except HttpError as exc:
-            self.module.fail_json(msg="%s: %s" % (self.API, exc), http=exc.to_dict(), invocation=self.invocation())
+        except OpsError as exc:
+            self.fail(exc, self.invocation(), progress=None)
         url_password = getattr(getattr(self.client, "http", None), "url_password", None)
         if url_password:
             self.module.no_log_values.add(url_password)
@@ -102,17 +101,23 @@ class RestModule(object):
             except (IOError, OSError):
                 pass  # progress is best effort; never fail an operation for it
 
+    def fail(self, exc, invocation, progress):
+        """Fail the run for ``exc``: its message (an HTTP error's prefixed with the API), its
+        ``details`` as result keys, the progress so far (unless None) and the invocation."""
+        msg = "%s: %s" % (self.API, exc) if isinstance(exc, HttpError) else redact_url(exc)
+        extra = {"invocation": invocation}
+        if progress is not None:
+            extra["progress"] = progress
+        extra.update(exc.result_details())
+        self.module.fail_json(msg=msg, **extra)
+
     def run(self, runner):
         """Call ``runner(self)`` -> result dict, and exit or fail with a clear message."""
         invocation = self.invocation()
         try:
             result = runner(self)
-        except self.ERRORS as exc:
-            self.module.fail_json(msg=redact_url(exc), progress=self.messages, invocation=invocation,
-                                  **_jsonable(exc.details))
-        except HttpError as exc:
-            self.module.fail_json(msg="%s: %s" % (self.API, exc), http=exc.to_dict(), progress=self.messages,
-                                  invocation=invocation)
+        except OpsError as exc:
+            self.fail(exc, invocation, self.messages)
         except Exception as exc:  # pragma: no cover - unexpected bug: keep the trace
             self.module.fail_json(msg="unexpected error (%s): %s" % (type(exc).__name__, redact_url(exc) or repr(exc)),
                                   exception=redact_url(traceback.format_exc()), invocation=invocation)
@@ -125,12 +130,3 @@ class RestModule(object):
             self.module.exit_json(**result)
         finally:
             self.client.http.close()
-
-
-def _jsonable(details):
-    out = {}
-    for key, value in (details or {}).items():
-        if key in ("msg", "changed", "failed"):
-            key = "detail_" + key
-        out[key] = value
-    return out

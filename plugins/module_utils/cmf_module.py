@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._module import (
     RestModule, connection_args, merged_spec)
-from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError, CmfRestClient
+from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfRestClient
 
 CONNECTION_ARGS = connection_args("url", "CMF")
 
@@ -24,7 +24,6 @@ def argument_spec(**extra):
 
 class CmfModule(RestModule):
     API = "CMF REST API"
-    ERRORS = (CmfError,)
 
     def make_client(self, params):
         return CmfRestClient.from_params(params)

@@ -3,8 +3,11 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """FOR INTERNAL COLLECTION USE ONLY.
 
-CMF operations on top of ``CmfRestClient``: comparing desired and current resources,
-waiting for application and savepoint states, and reporting an application's events.
+CMF operations on top of ``CmfRestClient``: comparing desired and current resources and
+converging them (``Resource``, ``converge``, ``sync``: one present/absent/check-mode logic for
+every CMF module), waiting for application, savepoint and statement states (``_wait``), the
+applications of one environment as ``operator_application`` reaches them (``CmfApplications``),
+and reporting an application's events.
 
 Rules kept here, for every CMF module:
 * only the keys the user set are compared; server-set fields (``metadata.uid``,
@@ -21,38 +24,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import time
 
-from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import CmfError, CmfTimeout
+from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock, wait_until
 
 FAILED_JOB_STATES = frozenset(("FAILED", "FAILING"))
 UNSTABLE_JOB_STATES = frozenset(("RESTARTING",))
-# Fields of spec.job the modules manage themselves (restores, restarts), never user-compared.
+# Fields of spec.job the operator-application rules manage themselves (restores), never user-compared.
 MANAGED_JOB_KEYS = ("initialSavepointPath", "savepointRedeployNonce", "allowNonRestoredState")
-MANAGED_SPEC_KEYS = ("restartNonce",)
-
-
-class CmfTimeout(CmfError):
-    """A wait ran out: the outcome is unknown."""
-
-
-class Clock(object):
-    """A deadline with a growing poll interval; ``sleep``/``now`` injectable for tests."""
-
-    def __init__(self, timeout, interval=0.1, max_interval=2.0, growth=1.5, sleep=time.sleep, now=time.time):
-        self.now = now
-        self.deadline = now() + timeout
-        self.interval = interval
-        self.max_interval = max(interval, max_interval)
-        self.growth = growth
-        self._sleep = sleep
-
-    def expired(self):
-        return self.now() >= self.deadline
-
-    def tick(self):
-        self._sleep(self.interval)
-        self.interval = min(self.max_interval, self.interval * self.growth)
 
 
 # -- comparison ---------------------------------------------------------------------------------
@@ -167,47 +146,99 @@ def wait_application(client, env, name, want, timeout, previous_job_id=None, sta
     with the events) or CmfTimeout.
     """
     clock = clock or Clock(timeout, interval=0.1, max_interval=1.0)
-    seen = []
-    running_since = None
-    while True:
-        app = client.get_application(env, name)
-        state = job_state(app) if app else "ABSENT"
+    running_since = [None]
+    seen_states = []
+
+    def fresh(app):
         jid = job_id(app)
-        if not seen or seen[-1] != state:
-            seen.append(state)
-            if report:
-                report("application %s/%s: %s" % (env, name, state))
-        fresh = previous_job_id is None or (jid and jid != previous_job_id)
+        return previous_job_id is None or (jid and jid != previous_job_id)
+
+    def failed(app, seen):
         if app is None:
-            raise CmfError("application %s disappeared from environment %s while waiting for %s" % (name, env, want),
-                           states=seen)
-        if want == "RUNNING" and fresh and (state in FAILED_JOB_STATES or state in UNSTABLE_JOB_STATES):
+            return CmfError("application %s disappeared from environment %s while waiting for %s" % (name, env, want),
+                            states=seen)
+        state = job_state(app)
+        if want == "RUNNING" and fresh(app) and (state in FAILED_JOB_STATES or state in UNSTABLE_JOB_STATES):
             events = event_summary(client, env, name, since=since)
-            raise CmfError("application %s in environment %s went %s instead of RUNNING; events: %s"
-                           % (name, env, state, " | ".join(events) or "(none)"),
-                           states=seen, events=events, application=app)
-        if state == want and fresh:
-            if want != "RUNNING" or stable_seconds <= 0:
-                return app, seen
-            now = clock.now()
-            running_since = running_since or now
-            exception = has_exception_event(client, env, name, since)
-            if exception:
-                events = event_summary(client, env, name, since=since)
-                raise CmfError("application %s in environment %s reported an exception while RUNNING: %s; events: %s"
-                               % (name, env, exception, " | ".join(events)), states=seen, events=events,
-                               application=app)
-            if now - running_since >= stable_seconds:
-                return app, seen
-        else:
-            running_since = None
-        if clock.expired():
+            return CmfError("application %s in environment %s went %s instead of RUNNING; events: %s"
+                            % (name, env, state, " | ".join(events) or "(none)"),
+                            states=seen, events=events, application=app)
+        return None
+
+    def steady(app):
+        if not (job_state(app) == want and fresh(app)):
+            running_since[0] = None
+            return False
+        if want != "RUNNING" or stable_seconds <= 0:
+            return True
+        now = clock.now()
+        running_since[0] = running_since[0] or now
+        exception = has_exception_event(client, env, name, since)
+        if exception:
             events = event_summary(client, env, name, since=since)
-            raise CmfTimeout("application %s in environment %s is %s, not %s%s, after %ss; events: %s"
-                             % (name, env, state, want, " (steady for %ss)" % stable_seconds if stable_seconds else "",
-                                timeout, " | ".join(events) or "(none)"),
-                             states=seen, events=events, application=app)
-        clock.tick()
+            raise CmfError("application %s in environment %s reported an exception while RUNNING: %s; events: %s"
+                           % (name, env, exception, " | ".join(events)), states=seen_states, events=events,
+                           application=app)
+        return now - running_since[0] >= stable_seconds
+
+    def timed_out(app, seen):
+        events = event_summary(client, env, name, since=since)
+        return CmfTimeout("application %s in environment %s is %s, not %s%s, after %ss; events: %s"
+                          % (name, env, job_state(app), want,
+                             " (steady for %ss)" % stable_seconds if stable_seconds else "",
+                             timeout, " | ".join(events) or "(none)"),
+                          states=seen, events=events, application=app)
+
+    return wait_until(lambda: client.get_application(env, name), steady, failed, what="application %s/%s" % (env, name),
+                      state=lambda app: job_state(app) if app else "ABSENT", report=report, timed_out=timed_out,
+                      clock=clock, seen=seen_states)
+
+
+class CmfApplications(object):
+    """The FlinkApplications of one CMF environment, as ``operator_application`` asks for them."""
+
+    error = CmfError
+
+    def __init__(self, client, env):
+        self.client = client
+        self.env = env
+        self.scope = "environment %s" % env
+
+    def get(self, name):
+        return self.client.get_application(self.env, name)
+
+    def apply(self, name, spec, metadata):
+        return self.client.apply_application(self.env, resource_body("FlinkApplication", name, spec, metadata))
+
+    def require_target(self, check_mode, warn):
+        """The environment must exist (in check mode, an earlier task may create it)."""
+        if self.client.get_environment(self.env) is None:
+            if not check_mode:
+                raise CmfError("environment %s does not exist in CMF at %s" % (self.env, self.client.http.base_url))
+            warn("environment %s does not exist (yet): check mode assumes an earlier task creates it" % self.env)
+
+    def event_names(self, name):
+        return event_names(self.client, self.env, name)
+
+    def wait(self, name, want, timeout, previous_job_id=None, stable_seconds=0, since=None, report=None):
+        return wait_application(self.client, self.env, name, want, timeout, previous_job_id=previous_job_id,
+                                stable_seconds=stable_seconds, since=since, report=report)[0]
+
+    def resolve_savepoint(self, name, savepoint_name=None, savepoint_path=None):
+        return resolve_savepoint(self.client, self.env, name, savepoint_name, savepoint_path)[0]
+
+    def completed_savepoints(self, name):
+        """Names of the application's COMPLETED savepoints (none on a CMF without savepoints)."""
+        if not self.client.supports_savepoints():
+            return []
+        return [sp["metadata"]["name"] for sp in self.client.list_app_savepoints(self.env, name)
+                if (sp.get("status") or {}).get("state") == "COMPLETED"]
+
+    def detach_savepoint(self, name, savepoint):
+        return self.client.detach_savepoint(self.env, name, savepoint)
+
+    def delete(self, name):
+        return self.client.delete_application(self.env, name)
 
 
 # -- savepoints ---------------------------------------------------------------------------------
@@ -217,34 +248,30 @@ def savepoint_state(sp):
 
 def wait_savepoint(client, env, app, name, timeout, report=None, clock=None):
     """Wait until the application savepoint ``name`` is COMPLETED with a path; return it."""
-    clock = clock or Clock(timeout, interval=0.1, max_interval=2.0)
-    seen = []
-    while True:
-        sp = client.get_app_savepoint(env, app, name)
-        state = savepoint_state(sp) if sp else "ABSENT"
-        if not seen or seen[-1] != state:
-            seen.append(state)
-            if report:
-                report("savepoint %s of %s/%s: %s" % (name, env, app, state))
-        status = (sp or {}).get("status") or {}
-        if state == "COMPLETED":
-            if not status.get("path"):
-                raise CmfError("savepoint %s of application %s is COMPLETED but has no path" % (name, app),
-                               savepoint=sp)
-            return sp, seen
+    def failed(sp, seen):
+        state, status = savepoint_state(sp), (sp or {}).get("status") or {}
+        if state == "COMPLETED" and not status.get("path"):
+            return CmfError("savepoint %s of application %s is COMPLETED but has no path" % (name, app), savepoint=sp)
         if state == "FAILED":
             reason = status.get("error") or "no reason given"
-            raise CmfError("savepoint %s of application %s in environment %s FAILED: %s (failures: %s). "
-                           "The application was not touched." % (name, app, env, reason, status.get("failures")),
-                           savepoint=sp, states=seen)
+            return CmfError("savepoint %s of application %s in environment %s FAILED: %s (failures: %s). "
+                            "The application was not touched." % (name, app, env, reason, status.get("failures")),
+                            savepoint=sp, states=seen)
         if sp is None:
-            raise CmfError("savepoint %s of application %s is gone (deleted while waiting?)" % (name, app), states=seen)
-        if clock.expired():
-            raise CmfTimeout("savepoint %s of application %s in environment %s is still %s after %ss: its outcome is "
-                             "unknown. The application was not touched and the savepoint was not deleted; run again "
-                             "with the same name to keep waiting." % (name, app, env, state, timeout),
-                             savepoint=sp, states=seen)
-        clock.tick()
+            return CmfError("savepoint %s of application %s is gone (deleted while waiting?)" % (name, app),
+                            states=seen)
+        return None
+
+    def timed_out(sp, seen):
+        return CmfTimeout("savepoint %s of application %s in environment %s is still %s after %ss: its outcome is "
+                          "unknown. The application was not touched and the savepoint was not deleted; run again "
+                          "with the same name to keep waiting." % (name, app, env, savepoint_state(sp), timeout),
+                          savepoint=sp, states=seen)
+
+    return wait_until(lambda: client.get_app_savepoint(env, app, name), lambda sp: savepoint_state(sp) == "COMPLETED",
+                      failed, what="savepoint %s of %s/%s" % (name, env, app), report=report,
+                      state=lambda sp: savepoint_state(sp) if sp else "ABSENT", timed_out=timed_out,
+                      clock=clock or Clock(timeout, interval=0.1, max_interval=2.0))
 
 
 def savepoint_view(sp, detached=False):
@@ -330,6 +357,80 @@ def resource_view(obj, hidden=("uid",)):
     return {"metadata": meta, "spec": copy.deepcopy(obj.get("spec") or {})}
 
 
+# -- converging (after sensu.sensu_go's sync()) ------------------------------------------------
+class Resource(object):
+    """One CMF resource as the converge helpers reach it: its kind and name, the result key it is
+    returned under, its client calls (``get()``, ``create(body)``, ``update(body)``, ``delete()``)
+    and ``extra(obj)``, further result keys computed from it (a phase)."""
+
+    def __init__(self, kind, name, key, get, create, update, delete, extra=None):
+        self.kind = kind
+        self.name = name
+        self.key = key
+        self.get = get
+        self.create = create
+        self.update = update
+        self.delete = delete
+        self.extra = extra or (lambda obj: {})
+
+    def result(self, obj, **fields):
+        fields[self.key] = obj
+        fields.update(self.extra(obj))
+        return fields
+
+
+def converge(cm, resource, present, absent=None):
+    """Read the resource once, then ``absent(cm, resource, current)`` (``state=absent``; default
+    ``remove``) or ``present(cm, resource, current)``: each returns the module result."""
+    current = resource.get()
+    if cm.params["state"] == "absent":
+        return (absent or remove)(cm, resource, current)
+    return present(cm, resource, current)
+
+
+def sync(cm, resource, current, spec, metadata, write_only=False, check=None):
+    """Compare (``plan_resource``) and write the smallest change; ``(outcome, differences, body)``.
+
+    ``check(differences)`` may refuse a change (raise) or return the differences to act on. In
+    check mode nothing is written; an unchanged resource returns ``("none", [], current)``.
+    """
+    found, new_spec, meta = plan_resource(current, spec, metadata, write_only=write_only)
+    if check:
+        found = check(found)
+    if not found:
+        return "none", [], current
+    body = resource_body(resource.kind, resource.name, new_spec, meta)
+    if not cm.check_mode:
+        if current is None:
+            resource.create(body)
+        else:
+            resource.update(body)
+    return ("created" if current is None else "updated"), found, body
+
+
+def ensure(cm, resource, current, spec, metadata, check=None):
+    """``state=present`` of a plain resource: ``sync``, then the result with the object read back."""
+    outcome, found, body = sync(cm, resource, current, spec, metadata, check=check)
+    if outcome == "none":
+        return resource.result(current, changed=False, outcome="none")
+    result = {"changed": True, "outcome": outcome, "differences": found,
+              "diff": {"before": resource_view(current), "after": resource_view(body)}}
+    if cm.check_mode:
+        result.update(resource.result(body))
+        result.update(resource.extra(current))
+        return result
+    return dict(result, **resource.result(resource.get()))
+
+
+def remove(cm, resource, current):
+    """``state=absent`` of a plain resource: delete it when it exists."""
+    if current is None:
+        return resource.result(None, changed=False, outcome="none")
+    if not cm.check_mode:
+        resource.delete()
+    return resource.result(None, changed=True, outcome="deleted", diff={"before": resource_view(current), "after": {}})
+
+
 def phase(obj):
     return ((obj or {}).get("status") or {}).get("phase")
 
@@ -339,24 +440,20 @@ def wait_phase(read, what, want, failed, timeout, report=None, clock=None):
 
     Returns ``(object, phases seen)``; raises CmfError (failed, ``object`` in details) or CmfTimeout.
     """
-    clock = clock or Clock(timeout, interval=0.1, max_interval=2.0)
-    seen = []
-    while True:
-        obj = read()
-        now = phase(obj) if obj else "ABSENT"
-        if not seen or seen[-1] != now:
-            seen.append(now)
-            if report:
-                report("%s: %s" % (what, now))
+    def failure(obj, seen):
         if obj is None:
-            raise CmfError("%s disappeared while waiting for %s" % (what, "/".join(want)), phases=seen)
-        if now in want:
-            return obj, seen
-        if now in failed:
+            return CmfError("%s disappeared while waiting for %s" % (what, "/".join(want)), phases=seen)
+        now = phase(obj)
+        if now in failed and now not in want:
             detail = ((obj.get("status") or {}).get("detail") or "").strip()
-            raise CmfError("%s is %s, not %s%s" % (what, now, "/".join(want), ": %s" % detail if detail else ""),
-                           phases=seen, resource=obj)
-        if clock.expired():
-            raise CmfTimeout("%s is still %s, not %s, after %ss: the outcome is unknown"
-                             % (what, now, "/".join(want), timeout), phases=seen, resource=obj)
-        clock.tick()
+            return CmfError("%s is %s, not %s%s" % (what, now, "/".join(want), ": %s" % detail if detail else ""),
+                            phases=seen, resource=obj)
+        return None
+
+    def timed_out(obj, seen):
+        return CmfTimeout("%s is still %s, not %s, after %ss: the outcome is unknown"
+                          % (what, phase(obj), "/".join(want), timeout), phases=seen, resource=obj)
+
+    return wait_until(read, lambda obj: phase(obj) in want, failure, what=what, report=report,
+                      state=lambda obj: phase(obj) if obj else "ABSENT", timed_out=timed_out,
+                      clock=clock or Clock(timeout, interval=0.1, max_interval=2.0))

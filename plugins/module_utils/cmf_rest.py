@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import CmfError, CmfUnsupported
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError, parse_version
 
 API = "/cmf/api/v1"
@@ -32,18 +33,6 @@ API_VERSION = "cmf.confluent.io/v1"
 PAGE_SIZE = 100
 MAX_ITEMS = 10000
 SAVEPOINTS_SINCE = (2, 1, 0)
-
-
-class CmfError(Exception):
-    """A CMF operation failed; ``details`` goes into the module result."""
-
-    def __init__(self, message, **details):
-        super(CmfError, self).__init__(message)
-        self.details = details
-
-
-class CmfUnsupported(CmfError):
-    """The CMF server is too old for the operation."""
 
 
 def _q(name):
@@ -180,13 +169,6 @@ class CmfRestClient(object):
     def delete_application(self, env, name):
         return self.delete_quiet(self._app(env, name))
 
-    def start_application(self, env, name, savepoint_uid=None):
-        params = {"startFromSavepointUid": savepoint_uid} if savepoint_uid else None
-        return self.http.post(self._app(env, name) + "/start", params=params, idempotent=True)
-
-    def suspend_application(self, env, name):
-        return self.http.post(self._app(env, name) + "/suspend", idempotent=True)
-
     def application_instances(self, env, name):
         return self.list_all(self._app(env, name) + "/instances")
 
@@ -314,9 +296,6 @@ class CmfRestClient(object):
     def list_databases(self, catalog):
         return self.list_all("%s/catalogs/kafka/%s/databases" % (API, _q(catalog)))
 
-    def get_database(self, catalog, name):
-        return self.get_or_none("%s/catalogs/kafka/%s/databases/%s" % (API, _q(catalog), _q(name)))
-
     def create_database(self, catalog, body):
         return self.http.post("%s/catalogs/kafka/%s/databases" % (API, _q(catalog)), json_body=body)
 
@@ -365,9 +344,6 @@ class CmfRestClient(object):
             if exc.status == 404:
                 return None
             raise
-
-    def get_kubernetes_cluster(self, name):
-        return self.get_or_none("%s/kubernetes-clusters/%s" % (API, _q(name)))
 
     def resource_information(self):
         """Resource counts and usage (CMF 2.2+), or None when the server has no such endpoint."""

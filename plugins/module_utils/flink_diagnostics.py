@@ -23,7 +23,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
-from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import Clock
+from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock, wait_until
 
 # Flink reports a disabled periodic checkpointing as interval Long.MAX_VALUE (or <= 0).
 DISABLED_INTERVAL = 2 ** 62
@@ -230,21 +230,25 @@ def _level(data):
 def vertex_backpressure(client, job_id, vertex, clock):
     """One vertex's backpressure; polls until Flink reports a fresh sample (``status: ok``)
     or ``clock`` runs out (level ``unknown``, never an error: backpressure is advisory)."""
-    data = None
-    while True:
+    def sample():
+        return client.vertex_backpressure(job_id, vertex["id"]) or {}
+
+    def read():
         try:
-            data = client.vertex_backpressure(job_id, vertex["id"]) or {}
+            return sample()
         except HttpError as exc:
             # Flink answers 500 (NoSuchElementException) while a new job has no metrics yet: retry.
             if exc.status in (None, 500) and not clock.expired():
-                clock.tick()
-                continue
-            return {"id": vertex["id"], "name": vertex.get("name"), "status": "error", "level": "unknown",
-                    "max_ratio": None, "max_busy_ratio": None, "max_idle_ratio": None, "subtasks": 0,
-                    "end_timestamp": None, "error": str(exc)}
-        if data.get("status") == "ok" or clock.expired():
-            break
-        clock.tick()
+                return None
+            raise
+
+    try:
+        data = wait_until(read, lambda d: d is not None and d.get("status") == "ok", clock=clock,
+                          timed_out=lambda d, _seen: d if d is not None else sample())[0]
+    except HttpError as exc:
+        return {"id": vertex["id"], "name": vertex.get("name"), "status": "error", "level": "unknown",
+                "max_ratio": None, "max_busy_ratio": None, "max_idle_ratio": None, "subtasks": 0,
+                "end_timestamp": None, "error": str(exc)}
     subtasks = data.get("subtasks") or []
     fresh = data.get("status") == "ok"
 

@@ -13,8 +13,6 @@ __metaclass__ = type
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._module import (
     RestModule, connection_args, merged_spec)
-from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import JournalBusy
-from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import FlinkOpsError
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import FlinkRestClient
 
 CONNECTION_ARGS = dict(connection_args("endpoint", "FLINK_REST"), failover_timeout=dict(type="int", default=120))
@@ -26,7 +24,6 @@ def argument_spec(**extra):
 
 class FlinkModule(RestModule):
     API = "Flink REST API"
-    ERRORS = (FlinkOpsError, JournalBusy)
 
     def make_client(self, params):
         return FlinkRestClient.from_params(params)

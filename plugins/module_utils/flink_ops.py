@@ -4,8 +4,7 @@
 """Job operations on top of ``FlinkRestClient``: lookup, labels, savepoints, waits,
 submission and the redeploy-from-savepoint procedure with automatic rollback.
 
-The safety rules (see RELIABILITY.md section B) are enforced here so that every
-module gets them:
+The safety rules are enforced here so that every module gets them:
 
 * no job is stopped except by a stop-with-savepoint whose result is COMPLETED with a
   location; a savepoint timeout is "unknown", never "failed", and never escalates;
@@ -28,26 +27,16 @@ import os
 import re
 import time
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import FlinkOpsError, SavepointTimeout
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
+from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock, wait_until
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import (
-    ACTIVE_STATES, JOB_ID_RE, LEADER_CHANGE_RE, TERMINAL_STATES, new_id)
+    ACTIVE_STATES, LEADER_CHANGE_RE, TERMINAL_STATES, check_job_id, new_id)
 
 LABEL_PREFIX = "flinkops."
 SPEC_LABEL = "flinkops.spec"
 VERSION_LABEL = "flinkops.version"
 STOPPING_SAVEPOINT_RE = re.compile(r"savepoint has been created at:?\s*'?([^\s',]+)", re.IGNORECASE)
-
-
-class FlinkOpsError(Exception):
-    """An operation failed; ``details`` goes into the module result."""
-
-    def __init__(self, message, **details):
-        super(FlinkOpsError, self).__init__(message)
-        self.details = details
-
-
-class SavepointTimeout(FlinkOpsError):
-    """The savepoint did not finish in time: its outcome is unknown, the job was left alone."""
 
 
 # -- input checks ------------------------------------------------------------------------
@@ -138,8 +127,7 @@ def find_active_job(client, name=None, job_id=None):
 
     Two active jobs with one name is an error: the caller must say which one.
     """
-    if job_id and not JOB_ID_RE.match(job_id):
-        raise FlinkOpsError("job_id %r is not a 32-character hexadecimal Flink job id" % job_id)
+    check_job_id(job_id)
     jobs = find_jobs(client, name=name, job_id=job_id)
     if len(jobs) > 1:
         raise FlinkOpsError(
@@ -187,30 +175,6 @@ def _first_lines(text, count=3):
 
 
 # -- waiting -----------------------------------------------------------------------------
-class Clock(object):
-    """A deadline with a poll interval that starts short and grows to ``max_interval``.
-
-    Short first polls matter: a stop-with-savepoint often completes in ~100 ms, and every
-    millisecond between its completion and the next submit is downtime of the job.
-    ``sleep`` and ``now`` are injectable for unit tests.
-    """
-
-    def __init__(self, timeout, interval=1.0, sleep=time.sleep, now=time.time, max_interval=None, growth=1.5):
-        self.now = now
-        self.deadline = now() + timeout
-        self.interval = interval
-        self.max_interval = max(interval, max_interval or interval)
-        self.growth = growth
-        self._sleep = sleep
-
-    def expired(self):
-        return self.now() >= self.deadline
-
-    def tick(self):
-        self._sleep(self.interval)
-        self.interval = min(self.max_interval, self.interval * self.growth)
-
-
 def _savepoint_progress(client, job_id):
     """Acknowledged subtasks and bytes of the savepoint in progress, for progress reports."""
     try:
@@ -226,7 +190,10 @@ def _savepoint_progress(client, job_id):
 
 
 def _reconcile_savepoint(client, job_id, since_ms):
-    """After a lost trigger id (404): a savepoint completed since we asked, if any (B9)."""
+    """After a lost trigger id (404): a savepoint completed since we asked, if any.
+
+    Flink keeps the result of a trigger for ``rest.async.store-duration`` (5 minutes) and loses it
+    in a JobManager failover; the checkpoint history still lists the savepoint."""
     try:
         history = (client.job_checkpoints(job_id) or {}).get("history") or []
     except HttpError:
@@ -246,41 +213,51 @@ def wait_savepoint(client, job_id, trigger_id, timeout, stop=False, report=None,
     cause, or ``SavepointTimeout`` when the outcome is still unknown.
     """
     clock = clock or Clock(timeout, interval=0.02, max_interval=1.0)
-    started_at = last_report = clock.now()
     samples = []
+    last_report = [clock.now()]
     since_ms = since_ms or int(time.time() * 1000) - 1000
-    while True:
+
+    def read():
         try:
-            status = client.savepoint_status(job_id, trigger_id) or {}
+            return client.savepoint_status(job_id, trigger_id) or {}
         except HttpError as exc:
             if exc.status != 404:
                 raise
             found = _reconcile_savepoint(client, job_id, since_ms)
             if found:
-                return found, samples
+                return {"status": {"id": "COMPLETED"}, "operation": {"location": found}}
             raise FlinkOpsError(
                 "savepoint trigger %s of job %s is unknown to the JobManager (expired or lost in a "
                 "failover) and no savepoint completed since it was asked for" % (trigger_id, job_id),
                 trigger_id=trigger_id)
-        state = (status.get("status") or {}).get("id")
+
+    def location(status):
+        """The savepoint's location, or None while it has none."""
         operation = status.get("operation") or {}
-        if state == "COMPLETED":
-            if operation.get("location"):
-                return operation["location"], samples
-            cause = operation.get("failure-cause") or {}
-            text = cause.get("stack-trace") or cause.get("class") or json.dumps(cause)
-            # B3: the savepoint exists even though the job failed while stopping.
-            match = STOPPING_SAVEPOINT_RE.search(text or "") if stop else None
-            if match:
-                return match.group(1), samples
-            if cause:
-                raise FlinkOpsError("savepoint of job %s failed: %s" % (job_id, _first_lines(text, 4)),
-                                    trigger_id=trigger_id, failure_cause=_first_lines(text, 12))
+        if (status.get("status") or {}).get("id") != "COMPLETED":
+            return None
+        if operation.get("location"):
+            return operation["location"]
+        # The job failed while stopping (StopWithSavepointStoppingException), after its savepoint
+        # was written: the savepoint is consistent, and the upgrade goes on from it.
+        match = STOPPING_SAVEPOINT_RE.search(_failure_text(operation) or "") if stop else None
+        return match.group(1) if match else None
+
+    def failed(status, _seen):
+        operation = status.get("operation") or {}
+        if location(status) is None and (status.get("status") or {}).get("id") == "COMPLETED" \
+                and operation.get("failure-cause"):
+            text = _failure_text(operation)
+            return FlinkOpsError("savepoint of job %s failed: %s" % (job_id, _first_lines(text, 4)),
+                                 trigger_id=trigger_id, failure_cause=_first_lines(text, 12))
+        return None
+
+    def on_poll(status, clock):
         progress = _savepoint_progress(client, job_id)
-        if report and not progress and clock.now() - last_report >= 10:
+        if report and not progress and clock.now() - last_report[0] >= 10:
             report("savepoint trigger %s of job %s: %s, %ds elapsed"
-                   % (trigger_id, job_id, state or "pending", int(clock.now() - started_at)))
-            last_report = clock.now()
+                   % (trigger_id, job_id, (status.get("status") or {}).get("id") or "pending", int(clock.elapsed())))
+            last_report[0] = clock.now()
         if progress:
             progress["elapsed_s"] = round(timeout - (clock.deadline - clock.now()), 1)
             if not samples or samples[-1]["acknowledged"] != progress["acknowledged"]:
@@ -288,21 +265,30 @@ def wait_savepoint(client, job_id, trigger_id, timeout, stop=False, report=None,
                 if report:
                     report("savepoint %(id)s of job %(job)s: %(acknowledged)s/%(subtasks)s subtasks, "
                            "%(bytes)s bytes" % dict(progress, job=job_id))
-                    last_report = clock.now()
-        if clock.expired():
-            raise SavepointTimeout(
-                "savepoint %s of job %s did not finish within %ss; its outcome is unknown, the job "
-                "was left as it is. Re-run with trigger_id=%s to keep waiting for it, and raise the "
-                "timeout to at least execution.checkpointing.timeout." % (trigger_id, job_id, timeout, trigger_id),
-                trigger_id=trigger_id, progress=samples)
-        clock.tick()
+                    last_report[0] = clock.now()
+
+    def timed_out(_status, _seen):
+        return SavepointTimeout(
+            "savepoint %s of job %s did not finish within %ss; its outcome is unknown, the job "
+            "was left as it is. Re-run with trigger_id=%s to keep waiting for it, and raise the "
+            "timeout to at least execution.checkpointing.timeout." % (trigger_id, job_id, timeout, trigger_id),
+            trigger_id=trigger_id, progress=samples)
+
+    found = wait_until(read, location, failed, clock=clock, on_poll=on_poll, timed_out=timed_out)[0]
+    return found, samples
+
+
+def _failure_text(operation):
+    cause = operation.get("failure-cause") or {}
+    return cause.get("stack-trace") or cause.get("class") or json.dumps(cause)
 
 
 def fenced_id(*parts):
     """A 32-hex id derived from ``parts``: the same operation on the same cluster state gets
     the same id in every run, from any controller.
 
-    This is how the cluster becomes the arbiter between two runs (RELIABILITY A3, B10):
+    This is how the cluster becomes the arbiter between two runs, and how a retried POST
+    after a lost answer cannot take a second savepoint or start a second job:
     Flink keeps one operation per savepoint trigger id (a second trigger with the same id
     is acknowledged, not repeated) and refuses a second job with the same job id, so two
     runs that do the same thing at the same time take one savepoint and start one job.
@@ -360,7 +346,7 @@ def _probe_trigger(client, job_id, trigger_id):
     cause = operation.get("failure-cause") or {}
     text = cause.get("stack-trace") or cause.get("class") or ""
     match = STOPPING_SAVEPOINT_RE.search(text)
-    if match:  # B3: a savepoint exists although the job failed while stopping
+    if match:  # a savepoint exists although the job failed while stopping
         return "completed", match.group(1)
     return "failed", _first_lines(text, 4)
 
@@ -388,7 +374,8 @@ def take_savepoint(client, job_id, target_directory=None, format_type="CANONICAL
     With ``fence`` (what the savepoint is for), the trigger id is derived from the job and
     the fence, so a concurrent run doing the same joins this savepoint instead of taking a
     second one (``joined`` in the result). ``on_trigger(trigger_id)`` is called before the
-    trigger is sent, so the caller can persist the id first (RELIABILITY A3).
+    trigger is sent, so the caller can persist the id first (a run killed after the trigger
+    finds the savepoint by that id instead of taking a second one).
     """
     started = time.time()
     resumed = bool(trigger_id)
@@ -416,15 +403,13 @@ def take_savepoint(client, job_id, target_directory=None, format_type="CANONICAL
 
 
 def wait_job_terminal(client, job_id, timeout=120, clock=None):
-    clock = clock or Clock(timeout, interval=0.2)
-    while True:
-        job = client.job_or_none(job_id)
-        if job is None or job.get("state") in TERMINAL_STATES:
-            return job
-        if clock.expired():
-            raise FlinkOpsError("job %s did not reach a terminal state within %ss (state %s)"
-                                % (job_id, timeout, job.get("state")))
-        clock.tick()
+    def timed_out(job, _seen):
+        return FlinkOpsError("job %s did not reach a terminal state within %ss (state %s)"
+                             % (job_id, timeout, job.get("state")))
+
+    return wait_until(lambda: client.job_or_none(job_id),
+                      lambda job: job is None or job.get("state") in TERMINAL_STATES,
+                      clock=clock or Clock(timeout, interval=0.2), timed_out=timed_out)[0]
 
 
 def wait_running(client, job_id, timeout=300, expected_restore=None, require_checkpoint=False,
@@ -434,41 +419,44 @@ def wait_running(client, job_id, timeout=300, expected_restore=None, require_che
 
     Returns a dict with the job's state, the restored path and the states seen on the way.
     """
-    clock = clock or Clock(timeout, interval=0.05, max_interval=0.5)
-    seen = []
-    while True:
-        job = client.job_or_none(job_id)
-        state = job.get("state") if job else "UNKNOWN"
-        if not seen or seen[-1] != state:
-            seen.append(state)
-            if report:
-                report("job %s: %s" % (job_id, state))
+    def failed(job, seen):
+        state = job.get("state") if job else None
         if job and state in TERMINAL_STATES:
-            raise FlinkOpsError("job %s ended %s while starting: %s" % (job_id, state, _exception_text(client, job_id)),
-                                job_id=job_id, states=seen, root_exception=latest_root_exception(client, job_id))
+            return FlinkOpsError("job %s ended %s while starting: %s" % (job_id, state, _exception_text(client, job_id)),
+                                 job_id=job_id, states=seen, root_exception=latest_root_exception(client, job_id))
         if job and state in ("RUNNING", "RESTARTING", "FAILING"):
             root = latest_root_exception(client, job_id)
             if root:
-                raise FlinkOpsError("job %s failed while starting (%s): %s"
-                                    % (job_id, state, root.get("message")),
-                                    job_id=job_id, states=seen, root_exception=root)
-        if job and state == "RUNNING" and all(v.get("status") == "RUNNING" for v in job.get("vertices", [])):
-            checkpoints = client.job_checkpoints(job_id) or {}
-            restored = ((checkpoints.get("latest") or {}).get("restored") or {}).get("external_path")
-            completed = (checkpoints.get("counts") or {}).get("completed", 0)
-            restore_ok = expected_restore is None or restored_as_expected(restored, expected_restore, job_id)
-            if restored and expected_restore and not restore_ok:
-                raise FlinkOpsError("job %s restored from %s, not from %s" % (job_id, restored, expected_restore),
-                                    job_id=job_id, restored_from=restored)
-            if restore_ok and (completed > 0 or not require_checkpoint):
-                return {"job_id": job_id, "state": state, "states": seen, "restored_from": restored,
-                        "completed_checkpoints": completed, "parallelism": job_parallelism(job)}
-        if clock.expired():
-            raise FlinkOpsError("job %s was not RUNNING%s within %ss (states seen: %s)"
-                                % (job_id, " with a completed checkpoint" if require_checkpoint else "",
-                                   timeout,
-                                   " -> ".join(seen)), job_id=job_id, states=seen)
-        clock.tick()
+                return FlinkOpsError("job %s failed while starting (%s): %s" % (job_id, state, root.get("message")),
+                                     job_id=job_id, states=seen, root_exception=root)
+        return None
+
+    def done(job):
+        if not (job and job.get("state") == "RUNNING"
+                and all(v.get("status") == "RUNNING" for v in job.get("vertices", []))):
+            return None
+        checkpoints = client.job_checkpoints(job_id) or {}
+        restored = ((checkpoints.get("latest") or {}).get("restored") or {}).get("external_path")
+        completed = (checkpoints.get("counts") or {}).get("completed", 0)
+        restore_ok = expected_restore is None or restored_as_expected(restored, expected_restore, job_id)
+        if restored and expected_restore and not restore_ok:
+            raise FlinkOpsError("job %s restored from %s, not from %s" % (job_id, restored, expected_restore),
+                                job_id=job_id, restored_from=restored)
+        if restore_ok and (completed > 0 or not require_checkpoint):
+            return {"job_id": job_id, "state": "RUNNING", "states": seen, "restored_from": restored,
+                    "completed_checkpoints": completed, "parallelism": job_parallelism(job)}
+        return None
+
+    def timed_out(_job, seen):
+        return FlinkOpsError("job %s was not RUNNING%s within %ss (states seen: %s)"
+                             % (job_id, " with a completed checkpoint" if require_checkpoint else "",
+                                timeout, " -> ".join(seen)), job_id=job_id, states=seen)
+
+    seen = []
+    return wait_until(
+        lambda: client.job_or_none(job_id), done, failed, what="job %s" % job_id, report=report,
+        state=lambda job: job.get("state") if job else "UNKNOWN", timed_out=timed_out,
+        clock=clock or Clock(timeout, interval=0.05, max_interval=0.5), seen=seen)[0]
 
 
 def _exception_text(client, job_id):
@@ -525,8 +513,8 @@ def submit_job(client, spec, savepoint_path=None, allow_non_restored_state=False
                job_id=None, reconcile_timeout=15.0):
     """Run ``spec['jar_id']`` with a client-chosen job id; return ``(job_id, concurrent)``.
 
-    The POST is never repeated blindly: after an error the job id is looked up (RELIABILITY
-    A3, B10, B12). A job with that id means the submission went through: its answer was
+    The POST is never repeated blindly: after an error the job id is looked up (a lost answer,
+    a duplicate refused by Flink, a job a new leader recovered). A job with that id means the submission went through: its answer was
     lost (transport error, or a 5xx from a JobManager losing leadership), or, when Flink
     refused it as a duplicate (4xx), a concurrent run submitted it first (``concurrent``).
     Any other 4xx is raised at once. After a transport error or a 5xx with no such job
@@ -582,16 +570,14 @@ def uncertain_submission(exc):
 
 def _job_appears(client, job_id, timeout):
     """True once the JobManager knows ``job_id``; GETs ride through a leader change."""
-    clock = Clock(timeout, interval=0.2, max_interval=2.0)
-    while True:
+    def known():
         try:
-            if client.job_or_none(job_id) is not None:
-                return True
+            return client.job_or_none(job_id) is not None
         except HttpError:
-            pass  # still failing over: keep asking until the deadline
-        if clock.expired():
-            return False
-        clock.tick()
+            return False  # still failing over: keep asking until the deadline
+
+    return wait_until(known, bool, clock=Clock(timeout, interval=0.2, max_interval=2.0),
+                      timed_out=lambda _known, _seen: False)[0]
 
 
 def _label_spec(spec):

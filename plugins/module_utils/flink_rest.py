@@ -20,6 +20,7 @@ import os
 import re
 import uuid
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import FlinkOpsError
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import (
     HttpClient, HttpError, parse_version)
 
@@ -30,9 +31,16 @@ ACTIVE_STATES = frozenset(("INITIALIZING", "CREATED", "RUNNING", "FAILING", "CAN
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
+def check_job_id(job_id):
+    """Refuse a ``job_id`` that cannot be a Flink job id (None passes: no id was given)."""
+    if job_id and not JOB_ID_RE.match(job_id):
+        raise FlinkOpsError("job_id %r is not a 32-character hexadecimal Flink job id" % job_id)
+    return job_id
+
+
 # What a JobManager answers with HTTP 500 while leadership moves: an RPC to a leader that is
-# gone or not yet confirmed, not an answer about the job (RELIABILITY A3: the cache of the old
-# leader is lost, so operations are reconciled by their client-chosen ids afterwards).
+# gone or not yet confirmed, not an answer about the job (the new leader does not have the old
+# leader's cache of asynchronous operations, so they are reconciled by their client-chosen ids).
 LEADER_CHANGE_RE = re.compile(
     r"leader|FencingTokenException|RecipientUnreachableException|RpcConnectionException|"
     r"Could not connect to|AskTimeoutException|TimeoutException|Dispatcher .*not|not yet (?:available|ready)|"
@@ -161,9 +169,6 @@ class FlinkRestClient(object):
             result = self.http.post("/jars/upload", files=files, timeout=max(self.http.timeout, 300))
         # The jar id is the last path element of the stored file name.
         return os.path.basename(result["filename"])
-
-    def delete_jar(self, jar_id):
-        return self.http.delete("/jars/%s" % jar_id)
 
     def run_jar(self, jar_id, job_id, entry_class=None, args=None, parallelism=None,
                 savepoint_path=None, allow_non_restored_state=False, claim_mode=None,

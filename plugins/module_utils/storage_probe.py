@@ -21,6 +21,8 @@ import re
 import time
 import uuid
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import ProbeError
+
 try:
     import boto3
     import botocore.config
@@ -35,17 +37,6 @@ except ImportError as exc:  # pragma: no cover - reported by the module
 S3_SCHEMES = ("s3", "s3a", "s3p")
 PROBE_PREFIX = ".flinkops-probe-"
 STEPS = ("write", "read", "delete", "verify_deleted")
-
-
-class ProbeError(Exception):
-    """The probe failed: ``uri``, ``step`` and ``cause`` say where and why."""
-
-    def __init__(self, uri, step, cause, **details):
-        self.uri = uri
-        self.step = step
-        self.cause = cause
-        self.details = details
-        super(ProbeError, self).__init__("storage probe of %s failed at step '%s': %s" % (uri, step, cause))
 
 
 def parse_uri(uri):

@@ -125,7 +125,7 @@ differences:
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_module import CmfModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
-    plan_resource, resource_body, resource_view, stringify_configuration, user_metadata)
+    Resource, converge, resource_view, stringify_configuration, sync, user_metadata)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError
 
 
@@ -147,20 +147,12 @@ def database_spec(db):
     return spec
 
 
-def sync_catalog(cm, current):
+def sync_catalog(cm, catalog, current):
     p = cm.params
     if current is None and not p["schema_registry"]:
         raise CmfError("catalog %s does not exist: schema_registry is required to create it" % p["name"])
-    found, spec, meta = plan_resource(current, catalog_spec(p), user_metadata(p["labels"], p["annotations"]))
-    if not found:
-        return "none", [], current
-    body = resource_body("KafkaCatalog", p["name"], spec, meta)
-    if not cm.check_mode:
-        if current is None:
-            cm.client.create_catalog(body)
-        else:
-            cm.client.update_catalog(p["name"], body)
-    return ("created" if current is None else "updated"), ["catalog." + f for f in found], body
+    outcome, found, body = sync(cm, catalog, current, catalog_spec(p), user_metadata(p["labels"], p["annotations"]))
+    return outcome, ["catalog." + f for f in found], body
 
 
 def sync_databases(cm, catalog_exists):
@@ -171,18 +163,15 @@ def sync_databases(cm, catalog_exists):
     found, before, after = [], {}, {}
     for db in p["databases"] or []:
         current = existing.get(db["name"])
-        diff, spec, meta = plan_resource(current, database_spec(db), {})
-        if not diff:
+        database = Resource("KafkaDatabase", db["name"], "database", None,
+                            lambda body: client.create_database(p["name"], body),
+                            lambda body, name=db["name"]: client.update_database(p["name"], name, body), None)
+        outcome, diff, body = sync(cm, database, current, database_spec(db), {})
+        if outcome == "none":
             continue
-        body = resource_body("KafkaDatabase", db["name"], spec, meta)
         found += ["database %s.%s" % (db["name"], f) for f in diff]
         before[db["name"]] = resource_view(current).get("spec")
-        after[db["name"]] = spec
-        if not cm.check_mode:
-            if current is None:
-                client.create_database(p["name"], body)
-            else:
-                client.update_database(p["name"], db["name"], body)
+        after[db["name"]] = body["spec"]
     if p["purge_databases"]:
         wanted = set(db["name"] for db in p["databases"] or [])
         for name in sorted(set(existing) - wanted):
@@ -193,12 +182,12 @@ def sync_databases(cm, catalog_exists):
     return found, before, after
 
 
-def ensure_present(cm, current):
+def ensure_present(cm, catalog, current):
     p = cm.params
     names = [db["name"] for db in p["databases"] or []]
     if len(set(names)) != len(names):
         raise CmfError("databases: each name may appear once (%s)" % ", ".join(names))
-    outcome, found, body = sync_catalog(cm, current)
+    outcome, found, body = sync_catalog(cm, catalog, current)
     db_found, db_before, db_after = sync_databases(cm, current is not None)
     changed = bool(found or db_found)
     result = {"changed": changed, "outcome": outcome}
@@ -216,7 +205,7 @@ def ensure_present(cm, current):
     return result
 
 
-def ensure_absent(cm, current):
+def ensure_absent(cm, _catalog, current):
     p = cm.params
     if current is None:
         return {"changed": False, "outcome": "none", "catalog": None, "databases": []}
@@ -233,9 +222,10 @@ def ensure_absent(cm, current):
 
 
 def run(cm):
-    current = cm.client.get_catalog(cm.params["name"])
-    handler = ensure_present if cm.params["state"] == "present" else ensure_absent
-    return handler(cm, current)
+    client, name = cm.client, cm.params["name"]
+    catalog = Resource("KafkaCatalog", name, "catalog", lambda: client.get_catalog(name), client.create_catalog,
+                       lambda body: client.update_catalog(name, body), lambda: client.delete_catalog(name))
+    return converge(cm, catalog, ensure_present, ensure_absent)
 
 
 def main():

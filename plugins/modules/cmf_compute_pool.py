@@ -115,7 +115,7 @@ differences:
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_module import CmfModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
-    phase, plan_resource, resource_body, resource_view, stringify_configuration, user_metadata)
+    Resource, converge, ensure, phase, stringify_configuration, user_metadata)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError
 
 
@@ -131,50 +131,30 @@ def desired_spec(params):
     return spec
 
 
-def ensure_present(cm, current):
+def ensure_present(cm, pool, current):
     p = cm.params
-    client = cm.client
-    env, name = p["environment"], p["name"]
     if current is None and p["cluster_spec"] is None:
         raise CmfError("compute pool %s does not exist in environment %s: cluster_spec is required to create it"
-                       % (name, env))
+                       % (p["name"], p["environment"]))
     if p["pool_state"] and p["type"] != "SHARED":
         raise CmfError("pool_state can only be set for a SHARED compute pool")
-    found, spec, meta = plan_resource(current, desired_spec(p), user_metadata(p["labels"], p["annotations"]))
-    if current is not None and "type" in found:
-        raise CmfError("compute pool %s is %s; CMF cannot change it to %s (delete and re-create it)"
-                       % (name, (current.get("spec") or {}).get("type"), p["type"]))
-    if not found:
-        return {"changed": False, "outcome": "none", "compute_pool": current, "phase": phase(current)}
-    body = resource_body("ComputePool", name, spec, meta)
-    result = {"changed": True, "outcome": "created" if current is None else "updated", "differences": found,
-              "diff": {"before": resource_view(current), "after": resource_view(body)}}
-    if cm.check_mode:
-        result.update(compute_pool=body, phase=phase(current))
-        return result
-    if current is None:
-        client.create_compute_pool(env, body)
-    else:
-        client.update_compute_pool(env, name, body)
-    after = client.get_compute_pool(env, name)
-    result.update(compute_pool=after, phase=phase(after))
-    return result
 
+    def check(found):
+        if current is not None and "type" in found:
+            raise CmfError("compute pool %s is %s; CMF cannot change it to %s (delete and re-create it)"
+                           % (p["name"], (current.get("spec") or {}).get("type"), p["type"]))
+        return found
 
-def ensure_absent(cm, current):
-    p = cm.params
-    if current is None:
-        return {"changed": False, "outcome": "none", "compute_pool": None, "phase": None}
-    if not cm.check_mode:
-        cm.client.delete_compute_pool(p["environment"], p["name"])
-    return {"changed": True, "outcome": "deleted", "compute_pool": None, "phase": None,
-            "diff": {"before": resource_view(current), "after": {}}}
+    return ensure(cm, pool, current, desired_spec(p), user_metadata(p["labels"], p["annotations"]), check=check)
 
 
 def run(cm):
-    current = cm.client.get_compute_pool(cm.params["environment"], cm.params["name"])
-    handler = ensure_present if cm.params["state"] == "present" else ensure_absent
-    return handler(cm, current)
+    client, env, name = cm.client, cm.params["environment"], cm.params["name"]
+    pool = Resource("ComputePool", name, "compute_pool", lambda: client.get_compute_pool(env, name),
+                    lambda body: client.create_compute_pool(env, body),
+                    lambda body: client.update_compute_pool(env, name, body),
+                    lambda: client.delete_compute_pool(env, name), extra=lambda obj: {"phase": phase(obj)})
+    return converge(cm, pool, ensure_present)
 
 
 def main():

@@ -98,7 +98,7 @@ differences:
 """
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_module import CmfModule, argument_spec
-from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import differences, merge
+from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import Resource, converge, differences, merge
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError
 
 FIELDS = (("kubernetes_namespace", "kubernetesNamespace"), ("kubernetes_cluster_name", "kubernetesClusterName"),
@@ -117,7 +117,7 @@ def compared(env):
     return dict((k, env.get(k)) for k in COMPARED if env.get(k) is not None)
 
 
-def ensure_present(cm, current):
+def ensure_present(cm, environment, current):
     p = cm.params
     desired = desired_fields(p)
     if current is None:
@@ -125,7 +125,7 @@ def ensure_present(cm, current):
             raise CmfError("environment %s does not exist: kubernetes_namespace is required to create it" % p["name"])
         body = dict(desired, name=p["name"])
         result = {"changed": True, "differences": ["(created)"], "diff": {"before": {}, "after": body}}
-        result["environment"] = body if cm.check_mode else cm.client.apply_environment(body)
+        result["environment"] = body if cm.check_mode else environment.create(body)
         return result
     if p["kubernetes_namespace"] and p["kubernetes_namespace"] != current.get("kubernetesNamespace"):
         raise CmfError("environment %s runs in Kubernetes namespace %s; CMF cannot move it to %s (delete and "
@@ -141,12 +141,12 @@ def ensure_present(cm, current):
     if cm.check_mode:
         result["environment"] = merge(current, desired)
         return result
-    cm.client.apply_environment(body)
-    result["environment"] = cm.client.get_environment(p["name"])
+    environment.update(body)
+    result["environment"] = environment.get()
     return result
 
 
-def ensure_absent(cm, current):
+def ensure_absent(cm, environment, current):
     name = cm.params["name"]
     if current is None:
         return {"changed": False, "environment": None}
@@ -155,14 +155,16 @@ def ensure_absent(cm, current):
         raise CmfError("environment %s still has applications (%s): delete them first; nothing was changed"
                        % (name, ", ".join((a.get("metadata") or {}).get("name", "?") for a in apps)))
     if not cm.check_mode:
-        cm.client.delete_environment(name)
+        environment.delete()
     return {"changed": True, "environment": None, "diff": {"before": compared(current), "after": {}}}
 
 
 def run(cm):
-    current = cm.client.get_environment(cm.params["name"])
-    handler = ensure_present if cm.params["state"] == "present" else ensure_absent
-    return handler(cm, current)
+    client, name = cm.client, cm.params["name"]
+    # createOrUpdate by name: one call creates and updates an environment.
+    environment = Resource("Environment", name, "environment", lambda: client.get_environment(name),
+                           client.apply_environment, client.apply_environment, lambda: client.delete_environment(name))
+    return converge(cm, environment, ensure_present, ensure_absent)
 
 
 def main():

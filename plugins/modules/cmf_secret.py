@@ -125,7 +125,7 @@ differences:
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_module import CmfModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
-    plan_resource, resource_body, resource_view, user_metadata)
+    Resource, converge, plan_resource, resource_body, resource_view, user_metadata)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError
 
 MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
@@ -186,18 +186,17 @@ def sync_mappings(cm, secret_envs, delete=False):
     return found, out
 
 
-def ensure_present(cm, current):
+def ensure_present(cm, secret, current):
     p = cm.params
-    client = cm.client
     if current is None and p["data"] is None:
         raise CmfError("secret %s does not exist: data is required to create it" % p["name"])
     found, body = plan_secret(p, current)
     outcome = "none" if not found else ("created" if current is None else "updated")
     if found and not cm.check_mode:
         if current is None:
-            client.create_secret(body)
+            secret.create(body)
         else:
-            client.update_secret(p["name"], body)
+            secret.update(body)
     secret_envs = ((current or {}).get("status") or {}).get("environments") or []
     map_found, mappings = sync_mappings(cm, secret_envs)
     changed = bool(found or map_found)
@@ -205,16 +204,15 @@ def ensure_present(cm, current):
     if changed:
         result["differences"] = found + map_found
         result["diff"] = {"before": masked_view(current), "after": masked_view(body)}
-    after = current if cm.check_mode or not changed else client.get_secret(p["name"])
+    after = current if cm.check_mode or not changed else secret.get()
     result.update(secret=after if after is not None else masked_view(body), version=version(after))
     return result
 
 
-def ensure_absent(cm, current):
-    p = cm.params
+def ensure_absent(cm, secret, current):
     map_found, mappings = sync_mappings(cm, [], delete=True)
     if current is not None and not cm.check_mode:
-        cm.client.delete_secret(p["name"])
+        secret.delete()
     found = map_found + (["secret (deleted)"] if current is not None else [])
     result = {"changed": bool(found), "outcome": "deleted" if current is not None else "none", "secret": None,
               "version": None, "mappings": mappings}
@@ -225,9 +223,10 @@ def ensure_absent(cm, current):
 
 
 def run(cm):
-    current = cm.client.get_secret(cm.params["name"])
-    handler = ensure_present if cm.params["state"] == "present" else ensure_absent
-    return handler(cm, current)
+    client, name = cm.client, cm.params["name"]
+    secret = Resource("Secret", name, "secret", lambda: client.get_secret(name), client.create_secret,
+                      lambda body: client.update_secret(name, body), lambda: client.delete_secret(name))
+    return converge(cm, secret, ensure_present, ensure_absent)
 
 
 def main():

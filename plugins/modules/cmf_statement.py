@@ -147,7 +147,8 @@ import copy
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_module import CmfModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
-    phase, plan_resource, resource_body, resource_view, stringify_configuration, user_metadata, wait_phase)
+    Resource, converge, phase, plan_resource, resource_body, resource_view, stringify_configuration, user_metadata,
+    wait_phase)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError
 
 FAILED_PHASES = ("FAILED", "FAILING")
@@ -252,20 +253,13 @@ def ensure_present(cm, current):
     return result
 
 
-def ensure_absent(cm, current):
-    p = cm.params
-    if current is None:
-        return {"changed": False, "outcome": "none", "statement": None, "phase": None}
-    if not cm.check_mode:
-        cm.client.delete_statement(p["environment"], p["name"])
-    return {"changed": True, "outcome": "deleted", "statement": None, "phase": None,
-            "diff": {"before": resource_view(current), "after": {}}}
-
-
 def run(cm):
-    current = cm.client.get_statement(cm.params["environment"], cm.params["name"])
-    handler = ensure_absent if cm.params["state"] == "absent" else ensure_present
-    return handler(cm, current)
+    client, env, name = cm.client, cm.params["environment"], cm.params["name"]
+    statement = Resource("Statement", name, "statement", lambda: client.get_statement(env, name),
+                         lambda body: client.create_statement(env, body),
+                         lambda body: client.update_statement(env, name, body),
+                         lambda: client.delete_statement(env, name), extra=lambda obj: {"phase": phase(obj)})
+    return converge(cm, statement, lambda cm, _statement, current: ensure_present(cm, current))
 
 
 def main():

@@ -152,9 +152,8 @@ records:
 """
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
-from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
-    find_jobs, job_parallelism, job_spec, FlinkOpsError)
-from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import JOB_ID_RE
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import find_jobs, job_parallelism, job_spec
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import check_job_id
 from ansible_collections.flinkops.cookbook.plugins.module_utils.job_record import from_flink_job
 
 
@@ -194,8 +193,7 @@ def describe_job(client, overview, max_exceptions):
 
 def run(fm):
     params = fm.params
-    if params["job_id"] and not JOB_ID_RE.match(params["job_id"]):
-        raise FlinkOpsError("job_id %r is not a 32-character hexadecimal Flink job id" % params["job_id"])
+    check_job_id(params["job_id"])
     found = find_jobs(fm.client, name=params["name"], job_id=params["job_id"], active_only=params["active_only"])
     jobs = [describe_job(fm.client, j, params["max_exceptions"]) for j in found]
     return {"changed": False, "jobs": jobs, "records": [from_flink_job(j) for j in jobs]}

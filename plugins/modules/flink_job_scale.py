@@ -134,13 +134,16 @@ fallback_reason:
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal
+from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock, wait_until
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
-    Clock, FlinkOpsError, check_savepoint_uri, check_slots, find_active_job, job_parallelism, job_spec,
+    FlinkOpsError, check_savepoint_uri, check_slots, find_active_job, job_parallelism, job_spec,
     last_stop_savepoint, plan_resume, redeploy_from_savepoint, require_active_job)
 
 
 def in_place_support(client):
-    """``(supported, reason)`` for the resource-requirements API (RELIABILITY B16)."""
+    """``(supported, reason)`` for the resource-requirements API: it needs Flink 1.18+ and the
+    adaptive scheduler; elsewhere a PUT is accepted and silently ignored, so the caller falls back
+    to a rescale through a savepoint."""
     if not client.supports_resource_requirements:
         return False, "Flink %s has no resource-requirements API (needs 1.18+)" % client.version_string
     scheduler = client.jobmanager_config().get("jobmanager.scheduler", "default")
@@ -173,19 +176,21 @@ def rescale_in_place(fm, job, current, target):
             bounds.setdefault("upperBound", vertex.get("parallelism"))
         after[vertex["id"]] = {"parallelism": bounds}
     client.set_resource_requirements(job_id, after)
-    clock = Clock(fm.params["timeout"], interval=0.5)
-    while True:
-        state = client.job(job_id)
-        if state.get("state") == "RUNNING" and job_parallelism(state) == target and all(
-                v.get("status") == "RUNNING" for v in state.get("vertices", [])):
-            return state
-        if clock.expired():
-            client.set_resource_requirements(job_id, before)
-            message = ("job %s did not run at parallelism %d within %ss (now %s at %d); the previous resource "
-                       "requirements were restored" % (job_id, target, fm.params["timeout"], state.get("state"),
-                                                       job_parallelism(state)))
-            raise FlinkOpsError(message, job_id=job_id)
-        clock.tick()
+
+    def timed_out(state, _seen):
+        client.set_resource_requirements(job_id, before)
+        return FlinkOpsError("job %s did not run at parallelism %d within %ss (now %s at %d); the previous resource "
+                             "requirements were restored" % (job_id, target, fm.params["timeout"], state.get("state"),
+                                                             job_parallelism(state)), job_id=job_id)
+
+    return wait_until(lambda: client.job(job_id), lambda state: rescaled(state, target), timed_out=timed_out,
+                      clock=Clock(fm.params["timeout"], interval=0.5))[0]
+
+
+def rescaled(job, target):
+    """True when every vertex of ``job`` runs and the job's parallelism is ``target``."""
+    return job.get("state") == "RUNNING" and job_parallelism(job) == target and all(
+        v.get("status") == "RUNNING" for v in job.get("vertices", []))
 
 
 def run(fm):

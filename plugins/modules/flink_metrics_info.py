@@ -150,14 +150,13 @@ flink_version:
 from ansible_collections.flinkops.cookbook.plugins.module_utils import flink_diagnostics
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_module import FlinkModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import find_jobs, FlinkOpsError
-from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import JOB_ID_RE
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import check_job_id
 
 
 def run(fm):
     params = fm.params
     client = fm.client
-    if params["job_id"] and not JOB_ID_RE.match(params["job_id"]):
-        raise FlinkOpsError("job_id %r is not a 32-character hexadecimal Flink job id" % params["job_id"])
+    check_job_id(params["job_id"])
     if params["backpressure_timeout"] < 0:
         raise FlinkOpsError("backpressure_timeout must be 0 or more seconds")
     found = find_jobs(client, name=params["name"], job_id=params["job_id"], active_only=params["active_only"])

@@ -187,8 +187,8 @@ def main():
     try:
         result = run(module)
     except storage_probe.ProbeError as exc:
-        module.fail_json(msg=str(exc), uri=exc.uri, step=exc.step, cause=exc.cause, changed=False,
-                         **dict((k, v) for k, v in exc.details.items() if k not in ("msg", "changed", "failed")))
+        module.fail_json(msg=str(exc), **dict(exc.result_details(), uri=exc.uri, step=exc.step, cause=exc.cause,
+                                              changed=False))
     module.exit_json(**result)
 
 

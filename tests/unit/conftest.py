@@ -38,10 +38,10 @@ for _path in (str(COLLECTIONS_DIR), str(UNIT_DIR)):
 
 import responses  # noqa: E402
 
-from ansible_collections.flinkops.cookbook.plugins.module_utils import flink_ops  # noqa: E402
+from ansible_collections.flinkops.cookbook.plugins.module_utils import _wait, flink_ops  # noqa: E402
 from fake_flink import FakeFlink  # noqa: E402
 
-REAL_CLOCK = flink_ops.Clock
+REAL_CLOCK = _wait.Clock
 
 
 class FakeTime(object):
@@ -69,7 +69,7 @@ def fake_time():
 
 @pytest.fixture
 def clock(fake_time):
-    """``clock(timeout, interval=1.0)`` -> a flink_ops.Clock on fake time."""
+    """``clock(timeout, interval=1.0)`` -> a _wait.Clock on fake time."""
     return fake_time.clock
 
 

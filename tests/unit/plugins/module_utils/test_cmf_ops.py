@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient
+from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
-    CmfTimeout, Clock, plan_resource, resource_body, resource_view, user_metadata, wait_phase)
+    CmfTimeout, plan_resource, resource_body, resource_view, user_metadata, wait_phase)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_rest import CmfError, CmfRestClient
 from tests.support.fake_cmf import FakeCMF, spec_path
 
@@ -55,17 +56,6 @@ def test_body_and_view():
     assert resource_view(None) == {}
 
 
-class FakeTime:
-    def __init__(self):
-        self.t = 0.0
-
-    def now(self):
-        return self.t
-
-    def sleep(self, seconds):
-        self.t += seconds
-
-
 def reader(phases):
     seq = list(phases)
 
@@ -74,23 +64,23 @@ def reader(phases):
     return read
 
 
-def test_wait_phase_reaches_the_wanted_phase():
-    ft = FakeTime()
+def test_wait_phase_reaches_the_wanted_phase(fake_time):
+    ft = fake_time
     obj, seen = wait_phase(reader(["PENDING", "PENDING", "RUNNING"]), "stmt", ("RUNNING",), ("FAILED",), 10,
                            clock=Clock(10, sleep=ft.sleep, now=ft.now))
     assert seen == ["PENDING", "RUNNING"] and obj["status"]["phase"] == "RUNNING"
 
 
-def test_wait_phase_failed_carries_the_detail():
-    ft = FakeTime()
+def test_wait_phase_failed_carries_the_detail(fake_time):
+    ft = fake_time
     with pytest.raises(CmfError) as err:
         wait_phase(reader(["PENDING", "FAILED"]), "stmt", ("RUNNING",), ("FAILED",), 10,
                    clock=Clock(10, sleep=ft.sleep, now=ft.now))
     assert "stmt is FAILED, not RUNNING: boom detail" in str(err.value)
 
 
-def test_wait_phase_timeout_is_unknown_not_failed():
-    ft = FakeTime()
+def test_wait_phase_timeout_is_unknown_not_failed(fake_time):
+    ft = fake_time
     with pytest.raises(CmfTimeout) as err:
         wait_phase(reader(["PENDING"]), "stmt", ("RUNNING",), ("FAILED",), 5, clock=Clock(5, sleep=ft.sleep, now=ft.now))
     assert "outcome is unknown" in str(err.value) and err.value.details["phases"] == ["PENDING"]
@@ -114,8 +104,7 @@ def test_client_calls_against_the_fake():
         assert client.delete_secret_mapping("env1", "conn") is False
         client.create_catalog(resource_body("KafkaCatalog", "cat", {"srInstance": {"connectionConfig": {"a": "b"}}}))
         client.create_database("cat", resource_body("KafkaDatabase", "db", {"kafkaCluster": {"connectionConfig": {}}}))
-        assert client.get_database("cat", "db")["status"] == {"environmentsWithAccess": []}
-        assert client.get_database("cat", "nope") is None
+        assert [d["status"] for d in client.list_databases("cat")] == [{"environmentsWithAccess": []}]
         client.create_compute_pool("env1", resource_body("ComputePool", "pool", {"type": "DEDICATED", "clusterSpec": {}}))
         cmf.inject("statement_failed", message="ValidationException: no table")
         client.create_statement("env1", resource_body("Statement", "st", {"statement": "SELECT 1", "computePoolName": "pool"}))
