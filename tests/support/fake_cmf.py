@@ -680,8 +680,10 @@ class FakeCMF:
             plan.append((self.start_delay + running_for, "FAILED", message))
         else:
             plan = [(0.0, "CREATED", None), (self.start_delay, "RUNNING", None)]
-            matches = (lambda inj: (inj.kw.get("app") in (None, record["metadata"]["name"]))
-                       and _spec_matches(spec, inj.kw.get("match")))
+
+            def matches(inj):
+                return inj.kw.get("app") in (None, record["metadata"]["name"]) and _spec_matches(spec, inj.kw.get("match"))
+
             finished = self._take("app_finished", matches)
             loop = None if finished else self._take("app_restart_loop", matches)
             if finished:  # a bounded job (a backfill): RUNNING for running_for seconds, then FINISHED
@@ -690,7 +692,7 @@ class FakeCMF:
                 every = float(loop.kw.get("every", 0.2))
                 message = loop.kw.get("message") or "java.lang.NullPointerException: flinkops fake: bad record"
                 at = self.start_delay
-                for _ in range(int(loop.kw.get("restarts", 5))):
+                for _restart in range(int(loop.kw.get("restarts", 5))):
                     at += every
                     plan.append((at, "RESTARTING", message))
                     plan.append((at + every / 4, "RUNNING", None))
