@@ -23,7 +23,9 @@ def _wait(predicate, timeout=60.0, what="condition"):
 def test_v1_runs_and_checkpoints(request, cluster_fixture, test_jars):
     flink = request.getfixturevalue(cluster_fixture)
     url = flink.rest_url
-    assert requests.get(url + "/overview", timeout=10).json()["slots-total"] == 4
+    # a session cluster: an earlier test file on this worker may have loaded it, and under
+    # load a TaskManager can miss heartbeats and re-register; ready means all slots reported
+    assert flink.wait_ready(timeout=120)["slots-total"] == 4
 
     with open(test_jars["v1"], "rb") as f:
         resp = requests.post(url + "/jars/upload", files={"jarfile": ("stateful-v1.jar", f)}, timeout=60)

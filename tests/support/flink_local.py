@@ -467,14 +467,18 @@ class LocalFlink:
             return False
 
     def wait_ready(self, taskmanagers: int | None = None, timeout: float = STARTUP_TIMEOUT) -> dict:
-        """Wait until /overview reports ``taskmanagers`` registered TaskManagers."""
+        """Wait until /overview reports ``taskmanagers`` registered TaskManagers and their slots.
+
+        A TaskManager is counted once it registers; its slots only once its slot report
+        arrives (a separate RPC, and again after a heartbeat timeout under load): wait for both.
+        """
         want = self.taskmanagers if taskmanagers is None else taskmanagers
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
             try:
                 last = self.overview(timeout=2)
-                if last.get("taskmanagers") == want:
+                if last.get("taskmanagers") == want and last.get("slots-total") == want * self.slots:
                     return last
             except (requests.RequestException, ValueError):
                 pass
