@@ -105,7 +105,8 @@ def test_endpoint_lost_after_the_savepoint_then_a_rerun_completes_from_it(local_
     watcher = threading.Thread(target=kill_when_savepoint_recorded, daemon=True)
     watcher.start()
     try:
-        first = run_playbook("upgrade_job.yml", "local", None, env)
+        # the JobManager stays down: ride through it for 15 s, not the default 120, then fail
+        first = run_playbook("upgrade_job.yml", "local", None, {**env, "FLINKOPS_FAILOVER_TIMEOUT": "15"})
         watcher.join(5)
         assert killed.is_set(), "the JobManager was never killed"
         assert first.rc != 0
