@@ -52,10 +52,13 @@ def test_new_version_failing_at_start_is_rolled_back(local_env):
 
 
 def test_new_version_failing_validation_is_rolled_back(local_env):
+    """A version that fails 4 s after it starts is rolled back at its first exception, long before
+    the end of its 300 s validation window."""
     api, env = local_env["api"], local_env["env"]
     res = run_playbook("upgrade_job.yml", "local",
                        {"flink_jobs": job_decl(local_env["dir"], "stateful-v2.jar", "2.0.0-flaky",
-                                               ["--fail-after-ms", "4000"])}, env)
+                                               ["--fail-after-ms", "4000"])},
+                       {**env, "FLINKOPS_VALIDATION_SECONDS": "300"})
     assert res.rc != 0
     upgrade = res.task("Procedure | savepoint, stop, and start from it the declared version of stateful-counter")
     location = upgrade["savepoint"]["location"]
@@ -66,6 +69,9 @@ def test_new_version_failing_validation_is_rolled_back(local_env):
     if upgrade.get("failed"):
         pytest.fail("the new version failed inside the module gate; this test needs it to fail during validation")
     assert "failed validation and was rolled back" in res.stdout
+    verdict = res.task("Validation | what the watch saw last, job %s" % JOB)["ansible_facts"]["validate_result"]
+    assert verdict["verdict"] == "failed" and verdict["elapsed_seconds"] < 300, verdict
+    assert "new exception" in verdict["reason"] or "is FAILED" in verdict["reason"], verdict
     # ended: cancelled by the rollback, or FAILED on its own first (3 restarts of 4 s while the
     # validation waits up to flink_validation_recovery_seconds for it to run again)
     assert api.job(upgrade["job"]["id"])["state"] in ("CANCELED", "FAILED")
