@@ -296,6 +296,14 @@ def test_deploy_starts_the_missing_application_then_nothing(cmf, tmp_path):
     assert again.rc == 0 and again.changed_count() == 0, again
     assert writes(cmf, start) == [] and cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"] == job_id
 
+    # a suspended application is not left alone silently: the deploy stops, names it, changes nothing
+    assert play(cmf, "suspend_resume_job.yml", tmp_path, action="suspend", job=APP).rc == 0
+    start = len(cmf.log)
+    stopped = play(cmf, "deploy_job.yml", tmp_path)
+    assert stopped.rc != 0
+    assert "stateful-counter is SUSPENDED" in stopped.stdout and "suspend_resume_job.yml" in stopped.stdout
+    assert writes(cmf, start) == [] and state(cmf) == "SUSPENDED"
+
 
 BACKFILL = APP + "-backfill-t1"
 
