@@ -22,7 +22,7 @@ SPECS_DIR = REPO.parent / "shared" / "specs"
 
 # test id (path relative to the repository) -> why the skip is expected, in CI too
 ALLOWED_SKIPS = {
-    "tests/unit/plugins/modules/test_flink_storage_probe.py::test_read_only_directory_fails_at_write_for_a_non_root_user":
+    "tests/unit/plugins/module_utils/test_storage_probe.py::test_read_only_directory_fails_at_write_for_a_non_root_user":
         "root may write into a read-only directory, so the check only means something for a non-root user "
         "(CI and this machine run as root)",
 }
