@@ -552,3 +552,45 @@ def test_a_backup_crashed_after_the_detach_is_recorded_by_the_next_run_without_a
     third = play(cmf, "backup_state.yml", tmp_path)
     assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
     assert len(list(tmp_path.glob("local-cmf/backup-*.json"))) == 1
+
+
+def test_a_redeploy_crashed_before_the_hotfix_was_validated_is_validated_by_the_next_run(cmf, tmp_path):
+    """Repro: killed after the hotfix spec was applied, the re-run saw no loop any more (the hotfix
+    runs) and reported "no restart loop": the validation the crashed run owed was never run."""
+    looping(cmf)
+    journal = tmp_path / "local-cmf" / ("%s.incident.json" % APP)
+    redeploy = {"flinkops_manifest_dir": str(tmp_path), "incident_job": APP, "incident_mitigation": "redeploy",
+                "incident_hotfix": HOTFIX, "incident_report_dir": str(tmp_path / "incident-reports")}
+    proc = start_playbook("incident_restart_loop.yml", cmf_env(cmf, validation_seconds=10), redeploy,
+                          log=tmp_path / "first.log", limit="cmf_local")
+    try:
+        reached = wait_for(lambda: journal.exists() and cmf.application(ENV, APP)["metadata"]["labels"].get(
+            "flinkops.io/version") == HOTFIX["version"], proc, timeout=120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+    recorded = json.loads(journal.read_text())
+    assert recorded["phase"] == "validate" and recorded["state"]
+
+    second = play(cmf, "incident_restart_loop.yml", tmp_path, **{k: v for k, v in redeploy.items()
+                                                                 if k != "flinkops_manifest_dir"})
+    assert second.rc == 0, second.stdout[-4000:]
+    validated = [t for t in second.tasks if t["_task"].startswith("Validation | no failure since the hotfix started")]
+    assert validated and not validated[0].get("skipped") and not validated[0].get("failed"), \
+        "the validation the crashed run missed was run"
+    app = cmf.application(ENV, APP)
+    (sp,) = cmf.app_savepoints(ENV, APP)
+    assert app["restored_from"] == sp["status"]["path"] == recorded["state"] and state(cmf) == "RUNNING"
+    assert not journal.exists(), "the journal is closed once the hotfix is validated"
+
+    # a different mitigation cannot finish it: refused, nothing changed
+    journal.write_text(json.dumps(recorded))
+    wrong = play(cmf, "incident_restart_loop.yml", tmp_path, incident_job=APP, incident_mitigation="stop",
+                 incident_report_dir=str(tmp_path / "incident-reports"))
+    assert wrong.rc != 0 and "incident_mitigation=redeploy to finish it" in wrong.stdout
+    assert state(cmf) == "RUNNING"
+    journal.unlink()
+
+    third = play(cmf, "incident_restart_loop.yml", tmp_path, **{k: v for k, v in redeploy.items()
+                                                                if k != "flinkops_manifest_dir"})
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
