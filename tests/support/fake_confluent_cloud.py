@@ -117,7 +117,13 @@ def load_contract(api: str):
     """(raw spec cut to the served paths, openapi_core.OpenAPI), cached per process."""
     with _LOCK:
         if api not in _CACHE:
+            import warnings
+
             from openapi_core import OpenAPI
+
+            # openapi-core warns once per security scheme it does not model (oauth2); the fake
+            # checks the basic credentials itself (_authorized)
+            warnings.filterwarnings("ignore", message="Unsupported scheme type")
 
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             with open(spec_path(api)) as handle:
@@ -321,6 +327,10 @@ class FakeConfluentCloud:
         path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)
         api = _api_of(path)
         entry = {"method": method, "path": path, "query": dict(query), "api": api, "time": time.time()}
+        try:
+            entry["body"] = json.loads(body) if body else None
+        except ValueError:
+            entry["body"] = body
         status, payload, out_headers = self._dispatch(api, method, path, query, body, headers)
         entry["status"] = status
         with self.lock:
