@@ -238,7 +238,7 @@ class HttpClient(object):
         return base / 2 + random.uniform(0, base / 2)
 
     def request(self, method, path, json_body=None, params=None, files=None,
-                idempotent=None, ok=(200, 201, 202, 204), timeout=None, data=None):
+                idempotent=None, ok=(200, 201, 202, 204), timeout=None, data=None, headers=None):
         """Send one request; return the decoded JSON body (or ``None`` when empty).
 
         Raises ``HttpError`` for transport errors and for statuses outside ``ok``.
@@ -260,7 +260,7 @@ class HttpClient(object):
                 # verify= is passed explicitly: requests would otherwise let REQUESTS_CA_BUNDLE
                 # override ca_path, and even re-enable checks that validate_certs turned off.
                 response = self.session.request(
-                    method, url, json=json_body, params=params, files=files, data=data,
+                    method, url, json=json_body, params=params, files=files, data=data, headers=headers,
                     timeout=timeout or self.timeout, verify=self.session.verify)
             except requests.exceptions.SSLError as exc:
                 # A certificate problem does not heal by retrying.

@@ -35,6 +35,7 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import wai
 
 CARRY_OVER = "sql.tables.initial-offset-from"
 FAILED_PHASES = ("FAILED", "FAILING")
+POLL_INTERVAL = 0.5  # first poll interval of the waits (grows to 5 s)
 
 
 def phase(statement):
@@ -70,7 +71,7 @@ def is_stateless(statement):
     return bool(traits.get("is_append_only")) and not traits.get("upsert_columns")
 
 
-def wait_statement(client, name, want, timeout, report=None, allow_degraded=False, interval=0.5):
+def wait_statement(client, name, want, timeout, report=None, allow_degraded=False, interval=None):
     """Wait until the statement is in a phase of ``want`` (running: RUNNING/COMPLETED; stopped:
     STOPPED; absent: gone). A failure carries the statement's exceptions."""
     targets = {"running": ("RUNNING", "COMPLETED"), "stopped": ("STOPPED",)}.get(want)
@@ -97,20 +98,18 @@ def wait_statement(client, name, want, timeout, report=None, allow_degraded=Fals
 
     value, _seen = wait_until(lambda: client.get_statement(name), done, failed=failed, timeout=timeout,
                               what="statement %s" % name, state=lambda o: phase(o) or "absent", report=report,
-                              timed_out=timed_out, interval=interval, max_interval=5)
+                              timed_out=timed_out, interval=interval or POLL_INTERVAL, max_interval=5)
     return None if want == "absent" else value
 
 
 def _put(client, current, stopped, compute_pool_id=None):
-    body = {"name": current["name"], "organization_id": current.get("organization_id"),
-            "environment_id": current.get("environment_id"),
-            "metadata": {"resource_version": (current.get("metadata") or {}).get("resource_version")},
-            "spec": dict((k, v) for k, v in (current.get("spec") or {}).items() if k not in ("execution_mode",))}
-    body = dict((k, v) for k, v in body.items() if v is not None)
-    body["spec"]["stopped"] = stopped
+    """Stop or resume (and move) a statement: a JSON Patch of its spec."""
+    # the contract's JsonPatchRequestAddReplace spells the operations in capitals
+    ops = []
     if compute_pool_id:
-        body["spec"]["compute_pool_id"] = compute_pool_id
-    return client.update_statement(current["name"], body)
+        ops.append({"op": "REPLACE", "path": "/spec/compute_pool_id", "value": compute_pool_id})
+    ops.append({"op": "REPLACE", "path": "/spec/stopped", "value": bool(stopped)})
+    return client.patch_statement(current["name"], ops)
 
 
 def desired_statement(p, extra_properties=None):
@@ -239,7 +238,7 @@ def pool_view(pool):
             "current_cfu": status.get("current_cfu")}
 
 
-def wait_pool(client, pool_id, timeout, report=None, interval=0.5):
+def wait_pool(client, pool_id, timeout, report=None, interval=None):
     def failed(obj, seen):
         if obj is not None and (obj.get("status") or {}).get("phase") == "FAILED":
             return ConfluentError("compute pool %s is FAILED" % pool_id, pool=pool_view(obj))
@@ -253,7 +252,7 @@ def wait_pool(client, pool_id, timeout, report=None, interval=0.5):
                       lambda o: o is not None and (o.get("status") or {}).get("phase") == "PROVISIONED",
                       failed=failed, timeout=timeout, what="compute pool %s" % pool_id,
                       state=lambda o: ((o or {}).get("status") or {}).get("phase") or "absent", report=report,
-                      timed_out=timed_out, interval=interval, max_interval=5)[0]
+                      timed_out=timed_out, interval=interval or POLL_INTERVAL, max_interval=5)[0]
 
 
 def ensure_pool(client, p, check_mode=False, report=None):

@@ -9,13 +9,16 @@ statements of an organization's environment, their exceptions and results, on th
 transport. One method per call, no policy (``ccloud_ops``).
 
 A statement's name is chosen by the client, so a create that lost its answer is detected by a
-GET of that name (409 on a repeat); an update is a PUT of the whole statement carrying the
-``metadata.resource_version`` that was read (optimistic concurrency: 409 when it changed).
+GET of that name (409 on a repeat). A stop, a resume or a move to another pool is a JSON Patch
+(``application/json-patch+json``) of ``/spec/stopped`` and ``/spec/compute_pool_id``, as Confluent's
+own driver (confluent-sql) does it: the contract's PUT wants the read-only ``metadata`` back.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import json
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import ConfluentError
 from ansible_collections.flinkops.cookbook.plugins.module_utils.confluent_api import ConfluentRest, http_for, require
@@ -60,6 +63,14 @@ class StatementClient(ConfluentRest):
 
     def update_statement(self, name, body):
         return self.http.put("%s/%s" % (self.base, _q(name)), json_body=body)
+
+    def patch_statement(self, name, operations):
+        """A JSON Patch (RFC 6902) of the statement, as Confluent's own driver stops one:
+        ``[{"op": "REPLACE", "path": "/spec/stopped", "value": true}]`` (the contract's enum is in
+        capitals; confluent-sql sends RFC 6902's lower case). Not retried blindly (the caller reads
+        the statement again)."""
+        return self.http.request("PATCH", "%s/%s" % (self.base, _q(name)), data=json.dumps(operations),
+                                 headers={"Content-Type": "application/json-patch+json"}, idempotent=False)
 
     def delete_statement(self, name):
         return self.delete_quiet("%s/%s" % (self.base, _q(name)))

@@ -30,6 +30,7 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import wai
 DONE = "STOPPED"
 UNDER_WAY = ("PENDING_STOPPED",)
 REVERSE = ("reverse-and-start-mirror", "reverse-and-pause-mirror")
+POLL_INTERVAL = 0.5  # first poll interval of the wait (grows to 5 s)
 
 
 def topic_lag(mirror):
@@ -99,7 +100,7 @@ def plan(mirrors, topics, action, max_lag, force, where):
 
 
 def switch(client, link, topics=None, action="failover", max_lag=None, force=False, wait=True, timeout=300,
-           check_mode=False, report=None, interval=0.5):
+           check_mode=False, report=None, interval=None):
     where = "link %s on cluster %s" % (link, client.cluster_id)
     if client.get_link(link) is None:
         raise ConfluentError("%s: there is no such cluster link on the cluster; nothing was changed" % where)
@@ -132,7 +133,7 @@ def switch(client, link, topics=None, action="failover", max_lag=None, force=Fal
                 entries[topic]["lag_at_switch"] = sum(int(p.get("lag") or 0) for p in item["mirror_lags"])
     waiting = [t for t in act + pending if t not in failed]
     if wait and waiting and action not in ("pause", "resume"):
-        _wait_stopped(client, link, waiting, entries, action, timeout, report, interval, where)
+        _wait_stopped(client, link, waiting, entries, action, timeout, report, interval or POLL_INTERVAL, where)
     else:
         _refresh(client, link, entries)
     result["topics"] = [entries[t] for t in order]

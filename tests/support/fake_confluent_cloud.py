@@ -38,8 +38,10 @@ Server-side behaviour, as Confluent documents it:
   COMPLETED, with one result row). ``sql.tables.initial-offset-from: <old>`` keeps the new one
   PENDING until <old> is STOPPED, then it starts from <old>'s offsets (``carried_from``). PUT needs
   the ``metadata.resource_version`` that was read (else 409), cannot change ``spec.statement`` or
-  ``spec.principal`` (400); ``spec.stopped: true`` -> STOPPING -> STOPPED, false -> PENDING ->
-  RUNNING. DELETE answers 202. Traits: append-only unless the SQL aggregates, joins, windows or
+  ``spec.principal`` (400); PATCH (JSON Patch, as confluent-sql stops a statement) changes
+  ``/spec/stopped`` and ``/spec/compute_pool_id`` (422 for the immutable fields);
+  ``spec.stopped: true`` -> STOPPING -> STOPPED, false -> PENDING -> RUNNING; the pool of a running
+  statement cannot change. DELETE answers 202. Traits: append-only unless the SQL aggregates, joins, windows or
   matches patterns.
 * Compute pools: POST -> 202 PROVISIONING, PROVISIONED after ``pool_delay`` s; PATCH ``max_cfu``
   (one of 5, 10, 20, 30, 40, 50) -> PROVISIONING then PROVISIONED; ``cloud``/``region`` cannot change.
@@ -132,9 +134,13 @@ def load_contract(api: str):
             if api == "flink":
                 result = raw["components"]["schemas"]["sql.v1.StatementResult"]
                 result["required"] = [r for r in result.get("required", []) if r != "data"]
+            from openapi_core import Config
+
             spec = copy.deepcopy(raw)
             spec["servers"] = [{"url": "/"}]
-            _CACHE[api] = (raw, OpenAPI.from_dict(spec))
+            # JSON Patch bodies (statement PATCH) are JSON: openapi-core knows only application/json
+            config = Config(extra_media_type_deserializers={"application/json-patch+json": json.loads})
+            _CACHE[api] = (raw, OpenAPI.from_dict(spec, config=config))
         return _CACHE[api]
 
 
@@ -317,6 +323,19 @@ class FakeConfluentCloud:
                     return inj
         return None
 
+    def module_params(self, cluster: str = "lkc-dr", **extra):
+        """The connection options of the confluent_cloud modules pointed at this fake (``auth``'s keys)."""
+        def pair(api):
+            return self.auth.get(api) or (None, None)
+        params = {"kafka_url": self.url, "kafka_api_key": pair("kafka")[0], "kafka_api_secret": pair("kafka")[1],
+                  "kafka_cluster_id": cluster, "flink_url": self.url, "flink_api_key": pair("flink")[0],
+                  "flink_api_secret": pair("flink")[1], "organization_id": self.organization_id,
+                  "environment_id": self.environment_id, "cloud_url": self.url, "cloud_api_key": pair("cloud")[0],
+                  "cloud_api_secret": pair("cloud")[1], "validate_certs": True, "ca_path": None,
+                  "request_timeout": 10, "retries": 2}
+        params.update(extra)
+        return params
+
     def writes(self, api: str | None = None):
         return [e for e in self.log if e["method"] in ("POST", "PUT", "PATCH", "DELETE")
                 and (api is None or e["api"] == api)]
@@ -489,6 +508,7 @@ class FakeConfluentCloud:
             ("POST", SQL + "/statements", self.post_statement),
             ("GET", stmt, self.get_statement),
             ("PUT", stmt, self.put_statement),
+            ("PATCH", stmt, self.patch_statement),
             ("DELETE", stmt, self.delete_statement),
             ("GET", stmt + "/exceptions", self.statement_exceptions),
             ("GET", SQL + "/statements/{name}/results", self.statement_results),
@@ -905,6 +925,24 @@ class FakeConfluentCloud:
         view = self._view(obj)
         view.pop("carried_from", None)
         return 202, view
+
+    def patch_statement(self, organization_id, environment_id, statement_name, data, **_):
+        """JSON Patch (RFC 6902): replace/add of /spec/stopped, /spec/compute_pool_id, /metadata/labels/*."""
+        obj = self._stmt(organization_id, environment_id, statement_name)
+        spec = copy.deepcopy(obj["spec"])
+        for op in data if isinstance(data, list) else []:
+            path, kind = op.get("path", ""), str(op.get("op")).lower()
+            if kind not in ("replace", "add"):
+                raise ApiError(422, "unsupported patch operation %r on %s" % (kind, path))
+            if path in ("/spec/statement", "/spec/principal"):
+                raise ApiError(422, "%s is immutable" % path.replace("/", ".").lstrip("."))
+            if path not in ("/spec/stopped", "/spec/compute_pool_id") and not path.startswith("/metadata/labels/"):
+                raise ApiError(422, "%s cannot be patched" % path)
+            if path.startswith("/spec/"):
+                spec[path.split("/")[-1]] = op.get("value")
+        body = {"spec": spec, "metadata": {"resource_version": obj["metadata"]["resource_version"]}}
+        status, view = self.put_statement(organization_id, environment_id, statement_name, body)
+        return 200, view
 
     def delete_statement(self, organization_id, environment_id, statement_name, **_):
         self._stmt(organization_id, environment_id, statement_name)
