@@ -31,6 +31,7 @@ attributes:
     description: Reads only.
   diff_mode:
     support: none
+    description: Reads only; there is nothing to compare.
 notes:
   - Reads only; never reports a change.
 """
@@ -66,8 +67,8 @@ def run(cm):
     if p["pool_id"]:
         one = client.get_pool(p["pool_id"])
         if one is None:
-            raise ConfluentError("compute pool %s does not exist in environment %s" % (p["pool_id"],
-                                                                                      client.environment_id))
+            raise ConfluentError("compute pool %s does not exist in environment %s"
+                                 % (p["pool_id"], client.environment_id))
         pools = [one]
     else:
         pools = client.list_pools(region=p["region"])

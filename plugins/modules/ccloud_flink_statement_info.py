@@ -37,6 +37,7 @@ attributes:
     description: Reads only.
   diff_mode:
     support: none
+    description: Reads only; there is nothing to compare.
 notes:
   - Reads only; never reports a change.
 """

@@ -14,7 +14,7 @@ version_added: 0.3.0
 description:
   - Lists the cluster links of the cluster O(kafka_cluster_id) (or one, O(link)) through Kafka REST v3, with each
     link's state and error, and each mirror topic's status and lag (total and per partition maximum).
-  - C(max_lag) is the largest topic lag: compare it with the RPO bound before a failover.
+  - C(max_lag) is the largest topic lag; compare it with the RPO bound before a failover.
 author:
   - flinkops maintainers (@flinkops)
 extends_documentation_fragment:
@@ -32,6 +32,7 @@ attributes:
     description: Reads only.
   diff_mode:
     support: none
+    description: Reads only; there is nothing to compare.
 notes:
   - Reads only; never reports a change.
 """

@@ -12,7 +12,7 @@ module: kafka_consumer_group_info
 short_description: Consumer-group lag per group and partition, through Kafka REST v3
 version_added: 0.3.0
 description:
-  - Reads the lag of the consumer groups of the cluster O(kafka_cluster_id) (or of O(groups)): the total, the
+  - Reads the lag of the consumer groups of the cluster O(kafka_cluster_id) (or of O(groups)), the total, the
     largest partition lag, and per topic partition the current offset, the log end offset and the lag.
   - Used to validate a failover (consumers catch up on the DR cluster) and a backfill.
 author:
@@ -30,6 +30,7 @@ attributes:
     description: Reads only.
   diff_mode:
     support: none
+    description: Reads only; there is nothing to compare.
 notes:
   - Reads only; never reports a change.
 """
