@@ -50,3 +50,16 @@ def test_a_lower_max_cfu_is_refused_before_anything_changes(pool_env):
     msg = res.task("Preconditions | the pool exists, is PROVISIONED and only grows unless allowed")["msg"]
     assert "max CFU 10 -> 5" in msg and "allow_scale_down" in msg
     assert cc.writes() == [] and cc.pools[pool]["spec"]["max_cfu"] == 10
+
+
+def test_a_statement_that_degrades_after_the_change_puts_the_previous_max_cfu_back(pool_env):
+    cc, pool, env = pool_env
+    with cc.lock:
+        cc.statements["orders-enrichment-v1"]["status"].update(phase="DEGRADED", detail="backpressure")
+    res = run_playbook("scale_cluster.yml", "ccloud_local", extra_env=env)
+    assert res.rc != 0
+    msg = res.task("Rollback | fail the run, naming the step")["msg"]
+    assert "Validation | the statements on the pool still run" in msg and "back at 10" in msg
+    assert res.task("Rollback | put the previous max CFU back")["changed"]
+    patches = [e["body"]["spec"]["max_cfu"] for e in cc.writes("cloud") if e["method"] == "PATCH"]
+    assert patches == [20, 10] and cc.pools[pool]["spec"]["max_cfu"] == 10
