@@ -65,6 +65,8 @@ def plan(mirrors, topics, action, max_lag, force, where):
         raise ConfluentError("%s: %s %s not a mirror topic of the link (its mirror topics: %s); nothing was changed" % (
             where, ", ".join(missing), "is" if len(missing) == 1 else "are", ", ".join(sorted(by_name)) or "none"))
     if not wanted:
+        if reverse:  # every topic already reversed: nothing is a mirror here any more
+            return {}, [], []
         raise ConfluentError("%s: the link has no mirror topics; nothing to %s" % (where, action))
     entries, act, pending = {}, [], []
     for topic in wanted:
