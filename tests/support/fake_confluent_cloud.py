@@ -752,8 +752,8 @@ class FakeConfluentCloud:
     # -- Flink SQL: statements -----------------------------------------------------------------
     def _scope(self, organization_id, environment_id):
         if organization_id != self.organization_id or environment_id != self.environment_id:
-            raise ApiError(404, "Environment '%s' of organization '%s' was not found" % (environment_id,
-                                                                                       organization_id))
+            raise ApiError(404, "Environment '%s' of organization '%s' was not found"
+                           % (environment_id, organization_id))
 
     def _stmt(self, organization_id, environment_id, name):
         self._scope(organization_id, environment_id)
