@@ -75,6 +75,8 @@ PLATFORMS = ("flink", "cmf", "fko", "confluent_cloud")
 REQUIRED_FIELDS = {
     "flink": ("name", "jar", "version"),
     "cmf": ("name", "version", "image", "flink_version", "jar_uri"),
+    # a Confluent Cloud "job" is a Flink SQL statement: its name and its SQL
+    "confluent_cloud": ("name", "statement"),
 }
 
 

@@ -75,3 +75,12 @@ class ProbeError(OpsError):
         self.uri = uri
         self.step = step
         self.cause = cause
+
+
+# -- Confluent Cloud and Kafka REST -----------------------------------------------------------
+class ConfluentError(OpsError):
+    """A Confluent Cloud (compute pools, Flink SQL statements) or Kafka REST operation failed."""
+
+
+class ConfluentTimeout(ConfluentError, WaitTimeout):
+    """A Confluent Cloud or Kafka REST wait ran out: the outcome is unknown."""

@@ -13,7 +13,9 @@ Rules kept here, once:
   idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) and calls the caller marks
   ``idempotent=True`` (a POST that carries a client-chosen trigger id or job id).
   Retried: connection errors, timeouts, 429, 502, 503, 504. Never retried: 500 and
-  every other 4xx, which are answers, not accidents.
+  every other 4xx, which are answers, not accidents. A 429 is retried whatever the method:
+  the server refused the request without acting on it (Confluent Cloud's rate limits).
+  ``Retry-After`` (seconds or an HTTP date) sets the wait before the next attempt.
 * One error type, ``HttpError``, naming the method, URL, HTTP status and the server's
   own message.
 * Credentials never leave in a message: user info in a URL (``https://user:pass@host``) is
@@ -29,6 +31,7 @@ import json
 import random
 import re
 import time
+from email.utils import parsedate_tz, mktime_tz
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import OpsError
 
@@ -138,6 +141,20 @@ def _trim_trace(text):
     return " / ".join(kept[:6])
 
 
+def retry_after_seconds(value, now):
+    """A ``Retry-After`` header as seconds from ``now``: delta-seconds (``"7"``) or an HTTP date
+    (``"Wed, 21 Oct 2026 07:28:00 GMT"``); None when absent or unreadable. Never negative."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return float(text)
+    parsed = parsedate_tz(text)
+    if parsed is None:
+        return None
+    return max(0.0, float(mktime_tz(parsed)) - float(now))
+
+
 def parse_version(text):
     """A server's version string as a comparable tuple: '2.3.1' -> (2, 3, 1); unknown parts are 0."""
     nums = []
@@ -214,14 +231,14 @@ class HttpClient(object):
 
     def _delay(self, attempt, response=None):
         if response is not None:
-            retry_after = response.headers.get("Retry-After")
-            if retry_after and retry_after.isdigit():
-                return min(float(retry_after), self.max_backoff * 4)
+            wait = retry_after_seconds(response.headers.get("Retry-After"), self._now())
+            if wait is not None:
+                return min(wait, self.max_backoff * 4)
         base = min(self.max_backoff, self.backoff * (2 ** attempt))
         return base / 2 + random.uniform(0, base / 2)
 
     def request(self, method, path, json_body=None, params=None, files=None,
-                idempotent=None, ok=(200, 201, 202, 204), timeout=None, data=None):
+                idempotent=None, ok=(200, 201, 202, 204), timeout=None, data=None, headers=None):
         """Send one request; return the decoded JSON body (or ``None`` when empty).
 
         Raises ``HttpError`` for transport errors and for statuses outside ``ok``.
@@ -229,7 +246,8 @@ class HttpClient(object):
         method = method.upper()
         url = self.url(path)
         retryable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        attempts = self.retries + 1 if retryable else 1
+        # a 429 is retried whatever the method (the server did not act on the request)
+        attempts = self.retries + 1
         deadline = (self.outage_since or self._now()) + self.failover_timeout if retryable else 0
         last_error = None
         attempt = 0
@@ -242,7 +260,7 @@ class HttpClient(object):
                 # verify= is passed explicitly: requests would otherwise let REQUESTS_CA_BUNDLE
                 # override ca_path, and even re-enable checks that validate_certs turned off.
                 response = self.session.request(
-                    method, url, json=json_body, params=params, files=files, data=data,
+                    method, url, json=json_body, params=params, files=files, data=data, headers=headers,
                     timeout=timeout or self.timeout, verify=self.session.verify)
             except requests.exceptions.SSLError as exc:
                 # A certificate problem does not heal by retrying.
@@ -251,6 +269,8 @@ class HttpClient(object):
                     requests.exceptions.ChunkedEncodingError) as exc:
                 last_error = HttpError(method, url, None, "%s: %s" % (type(exc).__name__, exc))
                 last_error.response = None
+                if not retryable:
+                    break
                 self.outage_since = self.outage_since or self._now()
                 continue
             except requests.exceptions.RequestException as exc:
@@ -264,8 +284,10 @@ class HttpClient(object):
             error.response = response
             transient = response.status_code in RETRY_STATUSES or bool(
                 self.transient and self.transient(response.status_code, error.server_message))
-            if transient and retryable:
+            if transient and (retryable or response.status_code == 429):
                 last_error = error
+                if not retryable:
+                    continue
                 self.outage_since = self.outage_since or self._now()
                 continue
             raise error

@@ -58,7 +58,8 @@ class RestModule(object):
 
     def __init__(self, argument_spec, **kwargs):
         mutually_exclusive = list(kwargs.pop("mutually_exclusive", []))
-        mutually_exclusive.append(("username", "token"))
+        if "username" in argument_spec and "token" in argument_spec:
+            mutually_exclusive.append(("username", "token"))
         self.module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=mutually_exclusive, **kwargs)
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))

@@ -82,9 +82,10 @@ def run_tasks(tasks: list, endpoint: str, check: bool = False, diff: bool = Fals
     """Run ``tasks`` in one play on localhost with an action group pointed at ``endpoint``.
 
     ``module_group`` picks the group (``group/flinkops.cookbook.cmf`` for the CMF modules,
-    whose endpoint option is ``url``)."""
+    whose endpoint option is ``url``). ``endpoint=None`` sets no endpoint option (the groups
+    whose modules take several, such as ``confluent_cloud``: give them in ``module_defaults``)."""
     key = "url" if module_group.endswith(".cmf") else "endpoint"
-    defaults = {key: endpoint, "retries": 1}
+    defaults = {"retries": 1} if endpoint is None else {key: endpoint, "retries": 1}
     defaults.update(module_defaults or {})
     play = [{"name": "test", "hosts": "localhost", "gather_facts": False,
              "module_defaults": {module_group: defaults}, "tasks": tasks}]

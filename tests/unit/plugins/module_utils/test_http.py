@@ -369,3 +369,35 @@ def test_an_http_error_built_from_any_url_is_redacted():
     error = HttpError("GET", "https://ops:s3cret@flink.test/x", None, "ConnectionError: https://ops:s3cret@flink.test")
     assert "s3cret" not in str(error) and "s3cret" not in json.dumps(error.to_dict())
     assert "https://********@flink.test/x" in str(error)
+
+
+# -- 429 and Retry-After (Confluent Cloud's rate limits) ---------------------------------
+def test_retry_after_as_an_http_date_sets_the_delay(flink):
+    now = 1796083200.0  # Tue, 01 Dec 2026 00:00:00 GMT
+    flink.on("GET", "/overview", (429, {"errors": ["slow down"]}, {"Retry-After": "Tue, 01 Dec 2026 00:00:05 GMT"}),
+             {"taskmanagers": 1})
+    sleeps = []
+    flink.http(retries=1, sleep=sleeps.append, now=lambda: now).get("/overview")
+    assert sleeps == [5.0]
+
+
+def test_retry_after_in_the_past_or_unreadable_waits_no_more_than_backoff():
+    from ansible_collections.flinkops.cookbook.plugins.module_utils._http import retry_after_seconds
+    assert retry_after_seconds("Tue, 01 Dec 2026 00:00:00 GMT", 1796083300.0) == 0.0
+    assert retry_after_seconds("soon", 0) is None
+    assert retry_after_seconds(None, 0) is None
+    assert retry_after_seconds("12", 0) == 12.0
+
+
+def test_a_429_is_retried_even_for_a_post_since_the_server_did_not_act(flink):
+    flink.on("POST", "/jars/x.jar/run", (429, {"errors": ["rate limited"]}, {"Retry-After": "2"}), {"jobid": "0" * 32})
+    sleeps = []
+    assert flink.http(retries=3, sleep=sleeps.append).post("/jars/x.jar/run", json_body={}) == {"jobid": "0" * 32}
+    assert len(flink.calls_to("POST", "/jars/x.jar/run")) == 2 and sleeps == [2.0]
+
+
+def test_a_post_rate_limited_every_time_gives_up_after_the_retries_naming_the_429(flink):
+    flink.on("POST", "/jars/x.jar/run", (429, {"errors": ["rate limited"]}, {"Retry-After": "1"}))
+    with pytest.raises(HttpError) as info:
+        flink.http(retries=2, sleep=lambda s: None).post("/jars/x.jar/run", json_body={})
+    assert info.value.status == 429 and "rate limited" in str(info.value) and "after 3 attempts" in str(info.value)
