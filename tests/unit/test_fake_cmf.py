@@ -121,13 +121,16 @@ def test_application_lifecycle_savepoint_and_events(cmf):
         ["before-upgrade"]
 
 
-def test_savepoint_refused_while_not_running(cmf):
-    make_env(cmf)
-    r = call(cmf, "POST", API + "/environments/dev-env/applications", json=APP)
-    assert r.status_code == 201
-    r = call(cmf, "POST", API + "/environments/dev-env/applications/orders/savepoints",
-             json={"apiVersion": "cmf.confluent.io/v1", "kind": "Savepoint", "metadata": {}, "spec": {}})
-    assert r.status_code == 422 and "not RUNNING" in r.text
+def test_savepoint_refused_while_not_running():
+    # an application that takes 60 s to start: still CREATED when the savepoint is asked for, however
+    # loaded the machine is (with the shared fixture's 0.05 s it could be RUNNING already)
+    with FakeCMF(start_delay=60, savepoint_delay=0.05) as cmf:
+        make_env(cmf)
+        r = call(cmf, "POST", API + "/environments/dev-env/applications", json=APP)
+        assert r.status_code == 201
+        r = call(cmf, "POST", API + "/environments/dev-env/applications/orders/savepoints",
+                 json={"apiVersion": "cmf.confluent.io/v1", "kind": "Savepoint", "metadata": {}, "spec": {}})
+        assert r.status_code == 422 and "not RUNNING" in r.text
 
 
 def test_pagination(cmf):
