@@ -82,9 +82,12 @@ def run_tasks(tasks: list, endpoint: str, check: bool = False, diff: bool = Fals
     """Run ``tasks`` in one play on localhost with an action group pointed at ``endpoint``.
 
     ``module_group`` picks the group (``group/flinkops.cookbook.cmf`` for the CMF modules,
-    whose endpoint option is ``url``)."""
-    key = "url" if module_group.endswith(".cmf") else "endpoint"
-    defaults = {key: endpoint, "retries": 1}
+    whose endpoint option is ``url``; ``group/flinkops.cookbook.fko``, whose API server is ``host``)."""
+    if module_group.endswith(".fko"):  # kubernetes.core's connection options: the API server is the host
+        defaults = {"host": endpoint, "api_key": "fake-token"}
+    else:
+        key = "url" if module_group.endswith(".cmf") else "endpoint"
+        defaults = {key: endpoint, "retries": 1}
     defaults.update(module_defaults or {})
     play = [{"name": "test", "hosts": "localhost", "gather_facts": False,
              "module_defaults": {module_group: defaults}, "tasks": tasks}]
