@@ -109,7 +109,7 @@ def run_tasks(tasks: list, endpoint: str, check: bool = False, diff: bool = Fals
 
 
 def run_playbook(playbook: str, limit: str, extra_vars: dict | None = None, extra_env: dict | None = None,
-                 check: bool = False, timeout: int = 900) -> PlayResult:
+                 check: bool = False, timeout: int = 900, diff: bool = False) -> PlayResult:
     """``ansible-playbook playbooks/<playbook> -l <limit>`` exactly as a user runs it."""
     cmd = [str(pathlib.Path(sys.executable).with_name("ansible-playbook")), str(REPO / "playbooks" / playbook),
            "-l", limit]
@@ -117,6 +117,8 @@ def run_playbook(playbook: str, limit: str, extra_vars: dict | None = None, extr
         cmd += ["-e", json.dumps(extra_vars)]
     if check:
         cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
     proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(extra_env), capture_output=True, text=True, timeout=timeout,
                           check=False)
     return PlayResult(proc, json_output=True)

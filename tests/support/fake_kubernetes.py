@@ -39,7 +39,8 @@ stops with a savepoint (SUSPENDED), ``running`` again restores from it; a new
 TRIGGER_PENDING -> IN_PROGRESS -> COMPLETED with a path (or FAILED).
 
 Failures to inject (``inject``): ``unstable`` (a spec that never becomes STABLE: the job keeps
-RESTARTING), ``snapshot_fails`` (a FlinkStateSnapshot ends FAILED), ``operator_restart`` (the
+RESTARTING), ``fails_after`` (a spec whose job fails some seconds after it became STABLE),
+``snapshot_fails`` (a FlinkStateSnapshot ends FAILED), ``operator_restart`` (the
 operator stops after the upgrade savepoint, forgets everything it held in memory, and comes back
 after ``down`` seconds, continuing from the status alone, as the real operator does).
 
@@ -289,8 +290,10 @@ class FakeKubernetes:
         return path
 
     def inject(self, kind, **match):
-        """``unstable`` (``image=`` substring of the spec's image), ``snapshot_fails`` (``name=``
-        prefix, ``error=``), ``operator_restart`` (``down=`` seconds; once)."""
+        """``unstable`` (``image=`` substring of the spec's image: the job keeps RESTARTING),
+        ``fails_after`` (``image=``, ``after=`` seconds of RUNNING, then the job and the lifecycle
+        are FAILED), ``snapshot_fails`` (``name=`` prefix, ``error=``), ``operator_restart``
+        (``down=`` seconds; once, right after the next upgrade savepoint)."""
         with self.lock:
             self.injections.append(dict(match, kind=kind))
 
@@ -730,6 +733,18 @@ class FakeOperator:
                 self.timers.pop((uid, "running"), None)
                 self._write(fd, lambda o: (o["status"].update(jobManagerDeploymentStatus="READY"),
                                            o["status"]["jobStatus"].update(state="RUNNING", updateTime=str(int(time.time() * 1000)))))
+            return
+        late = self.api.injection("fails_after", lambda inj: inj.get("image", "") in (spec.get("image") or ""))
+        if late and state == "RUNNING" and time.time() - int(job_status.get("startTime") or 0) / 1000.0 >= float(
+                late.get("after", 1.0)):
+            self._write(fd, lambda o: (o["status"].update(
+                lifecycleState="FAILED", error=json.dumps({"type": "org.apache.flink.kubernetes.operator.exception."
+                                                           "ReconciliationException", "message": late.get(
+                                                               "error", "java.lang.IllegalStateException: "
+                                                               "the job failed after it started")})),
+                o["status"]["jobStatus"].update(state="FAILED")))
+            return
+        if state == "FAILED":
             return
         if self._unstable(spec):
             if self._due((uid, "flap"), self.step_delay):
