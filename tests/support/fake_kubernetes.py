@@ -737,12 +737,13 @@ class FakeOperator:
         late = self.api.injection("fails_after", lambda inj: inj.get("image", "") in (spec.get("image") or ""))
         if late and state == "RUNNING" and time.time() - int(job_status.get("startTime") or 0) / 1000.0 >= float(
                 late.get("after", 1.0)):
-            self._write(fd, lambda o: (o["status"].update(
-                lifecycleState="FAILED", error=json.dumps({"type": "org.apache.flink.kubernetes.operator.exception."
-                                                           "ReconciliationException", "message": late.get(
-                                                               "error", "java.lang.IllegalStateException: "
-                                                               "the job failed after it started")})),
-                o["status"]["jobStatus"].update(state="FAILED")))
+            error = json.dumps({"type": "org.apache.flink.kubernetes.operator.exception.ReconciliationException",
+                                "message": late.get("error", "java.lang.IllegalStateException: the job failed")})
+
+            def failed(o):
+                o["status"].update(lifecycleState="FAILED", error=error)
+                o["status"]["jobStatus"].update(state="FAILED")
+            self._write(fd, failed)
             return
         if state == "FAILED":
             return

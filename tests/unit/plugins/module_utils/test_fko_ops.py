@@ -49,8 +49,8 @@ def test_observed_needs_the_current_generation_reconciled():
 
 
 def test_wait_for_a_new_generation_stable_and_running_in_a_new_run():
-    reads = Reads(fd(generation=3, observed=2, job_id="j1"), fd(generation=3, observed=3, lifecycle="DEPLOYED",
-                                                               state="RECONCILING", job_id="j1"),
+    reads = Reads(fd(generation=3, observed=2, job_id="j1"),
+                  fd(generation=3, observed=3, lifecycle="DEPLOYED", state="RECONCILING", job_id="j1"),
                   fd(generation=3, observed=3, lifecycle="DEPLOYED", job_id="j3"),
                   fd(generation=3, observed=3, job_id="j3"))
     obj, seen = fko_ops.wait_deployment(reads, "app", "RUNNING", 30, previous_job_id="j1", clock=FakeClock(30))
