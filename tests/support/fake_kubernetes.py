@@ -880,7 +880,8 @@ class FakeOperator:
         failing = self.api.injection("snapshot_fails", lambda inj: meta["name"].startswith(inj.get("name", "")))
         if state == "TRIGGER_PENDING":
             if job_state != "RUNNING" and not failing:
-                if self._due((meta["uid"], "pending"), self.savepoint_delay * 5):
+                # the real operator retries the trigger (backoffLimit) before it gives up
+                if self._due((meta["uid"], "pending"), max(5.0, self.savepoint_delay * 25)):
                     write(lambda o: o["status"].update(
                         state="FAILED", failures=int(spec.get("backoffLimit") or 1) + 1, resultTimestamp=now_iso(),
                         error="Job %s is %s, not RUNNING: cannot trigger the snapshot" % (ref.get("name"),

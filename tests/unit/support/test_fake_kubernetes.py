@@ -207,9 +207,11 @@ def test_injected_failures_unstable_snapshot_failed_operator_restart(fake):
     # a snapshot that FAILS
     fake.inject("snapshot_fails", name="bad-")
     snaps = client.resources.get(api_version=FLINK_API, kind="FlinkStateSnapshot")
+    res.patch(body={"spec": {"image": "flink:1.20-c"}}, name="counter", namespace="default",
+              content_type="application/merge-patch+json")
+    wait(lambda: (lambda o: o["status"]["observedGeneration"] == 4 and o["status"]["lifecycleState"] == "STABLE")(
+        fake.get("flinkdeployments", "default", "counter")), timeout=15)
     for name in ("bad-one", "good-one"):
-        res.patch(body={"spec": {"image": "flink:1.20-c"}}, name="counter", namespace="default",
-                  content_type="application/merge-patch+json") if name == "good-one" else None
         snaps.create(namespace="default", body={
             "apiVersion": FLINK_API, "kind": "FlinkStateSnapshot", "metadata": {"name": name},
             "spec": {"backoffLimit": 0, "jobReference": {"kind": "FlinkDeployment", "name": "counter"},
