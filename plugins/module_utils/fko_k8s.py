@@ -34,12 +34,18 @@ try:
 except ImportError:  # pragma: no cover - kubernetes.core ships with the ansible package
     AUTH_ARG_SPEC = {}
     HAS_K8S_CORE = False
-    CoreException = Exception
+
+    class CoreException(Exception):
+        """Stand-in: kubernetes.core is missing."""
 
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
 except ImportError:  # pragma: no cover - AnsibleK8SModule reports the missing library
-    DynamicApiError = NotFoundError = Exception
+    class DynamicApiError(Exception):
+        """Stand-in: the kubernetes library is missing (AnsibleK8SModule fails first)."""
+
+    class NotFoundError(DynamicApiError):
+        """Stand-in: the kubernetes library is missing."""
 
 API_VERSION = "flink.apache.org/v1beta1"
 KINDS = ("FlinkDeployment", "FlinkSessionJob", "FlinkStateSnapshot")

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.integration.test_fko_upgrade_playbook import (  # noqa: F401  (the k8s fixture)
+from tests.integration.test_fko_upgrade_playbook import (  # noqa: F401  pylint: disable=unused-import
     JOB, NS, deployed, deployment, k8s, play, real_writes, running_stable, snapshots)
 from tests.support.fake_kubernetes import specs_dir
 

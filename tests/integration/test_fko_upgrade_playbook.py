@@ -77,7 +77,7 @@ def deployed(k8s, tmp_path, version="2.0.0"):
                      "job": {"jarURI": "local:///opt/flink/usrlib/stateful-counter.jar",
                              "entryClass": "flinkops.testjob.StatefulCounter", "args": ["--name", JOB],
                              "parallelism": 2, "upgradeMode": "savepoint", "state": "running"}}}
-    code, _ = k8s.handle("POST", "/apis/flink.apache.org/v1beta1/namespaces/%s/flinkdeployments" % NS,
+    code, _created = k8s.handle("POST", "/apis/flink.apache.org/v1beta1/namespaces/%s/flinkdeployments" % NS,
                          json.dumps(body).encode(), {"Content-Type": "application/json"})
     assert code == 201
     deadline = time.time() + 10

@@ -168,7 +168,7 @@ gate_sanity() {
   # The FKO modules build on kubernetes.core (module_utils, doc fragment): import and
   # validate-modules need it beside the collection, as TOOLING.md says.
   local k8s_core
-  k8s_core="$("$VENV/bin/python" -c 'import ansible_collections.kubernetes.core as c, os; print(os.path.dirname(c.__file__))' 2>/dev/null || true)"
+  k8s_core="$("$VENV/bin/python" -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])' 2>/dev/null || true)"
   if [ -n "$k8s_core" ] && [ -d "$k8s_core" ]; then
     mkdir -p "$tmp/ansible_collections/kubernetes"
     cp -a "$k8s_core" "$tmp/ansible_collections/kubernetes/core"

@@ -37,6 +37,14 @@ def dyn(fake):
     return dynamic.DynamicClient(k8s_client.ApiClient(conf))
 
 
+def when(read, predicate):
+    """A probe for ``wait``: what ``read()`` returns once ``predicate`` holds for it, else None."""
+    def probe():
+        obj = read()
+        return obj if obj is not None and predicate(obj) else None
+    return probe
+
+
 def wait(predicate, timeout=10.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -185,9 +193,9 @@ def test_injected_failures_unstable_snapshot_failed_operator_restart(fake):
     fake.inject("operator_restart", down=0.5)
     res.patch(body={"spec": {"image": "flink:1.20-c"}}, name="counter", namespace="default",
               content_type="application/merge-patch+json")
-    fd = wait(lambda: (lambda o: o if (o.get("status") or {}).get("observedGeneration") == 2
-                       and o["status"]["lifecycleState"] == "STABLE" else None)(
-        fake.get("flinkdeployments", "default", "counter")))
+    fd = wait(when(lambda: fake.get("flinkdeployments", "default", "counter"),
+                   lambda o: (o.get("status") or {}).get("observedGeneration") == 2
+                   and o["status"]["lifecycleState"] == "STABLE"))
     assert fake.operator.restarts == 1
     assert fd["status"]["jobStatus"]["upgradeSavepointPath"] == \
         fd["status"]["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"]
@@ -207,20 +215,26 @@ def test_injected_failures_unstable_snapshot_failed_operator_restart(fake):
     # a snapshot that FAILS
     fake.inject("snapshot_fails", name="bad-")
     snaps = client.resources.get(api_version=FLINK_API, kind="FlinkStateSnapshot")
-    res.patch(body={"spec": {"image": "flink:1.20-c"}}, name="counter", namespace="default",
-              content_type="application/merge-patch+json")
-    wait(lambda: (lambda o: o["status"]["observedGeneration"] == 4 and o["status"]["lifecycleState"] == "STABLE")(
-        fake.get("flinkdeployments", "default", "counter")), timeout=15)
+    # a job that does not run takes no savepoint: back to the good spec from the last one, as a rollback does
+    # (the fake operator has no HA metadata, so no last-state fallback)
+    last = fake.get("flinkdeployments", "default", "counter")["status"]["jobStatus"]["upgradeSavepointPath"]
+    res.patch(body={"spec": {"image": "flink:1.20-c", "job": {"initialSavepointPath": last,
+                                                             "savepointRedeployNonce": 1}}},
+              name="counter", namespace="default", content_type="application/merge-patch+json")
+    wait(when(lambda: fake.get("flinkdeployments", "default", "counter"),
+              lambda o: o["status"]["observedGeneration"] == 4 and o["status"]["lifecycleState"] == "STABLE"),
+         timeout=15)
     for name in ("bad-one", "good-one"):
         snaps.create(namespace="default", body={
             "apiVersion": FLINK_API, "kind": "FlinkStateSnapshot", "metadata": {"name": name},
             "spec": {"backoffLimit": 0, "jobReference": {"kind": "FlinkDeployment", "name": "counter"},
                      "savepoint": {"formatType": "CANONICAL"}}})
-    bad = wait(lambda: (lambda s: s if (s.get("status") or {}).get("state") in ("FAILED", "COMPLETED") else None)(
-        fake.get("flinkstatesnapshots", "default", "bad-one")))
+    finished = ("FAILED", "COMPLETED")
+    bad = wait(when(lambda: fake.get("flinkstatesnapshots", "default", "bad-one"),
+                    lambda o: (o.get("status") or {}).get("state") in finished))
     assert bad["status"]["state"] == "FAILED" and "CheckpointException" in bad["status"]["error"]
-    good = wait(lambda: (lambda s: s if (s.get("status") or {}).get("state") in ("FAILED", "COMPLETED") else None)(
-        fake.get("flinkstatesnapshots", "default", "good-one")), timeout=15)
+    good = wait(when(lambda: fake.get("flinkstatesnapshots", "default", "good-one"),
+                     lambda o: (o.get("status") or {}).get("state") in finished), timeout=15)
     assert good["status"]["state"] == "COMPLETED" and good["status"]["path"].startswith("s3://state/savepoints/")
 
 
