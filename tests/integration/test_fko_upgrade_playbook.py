@@ -78,7 +78,7 @@ def deployed(k8s, tmp_path, version="2.0.0"):
                              "entryClass": "flinkops.testjob.StatefulCounter", "args": ["--name", JOB],
                              "parallelism": 2, "upgradeMode": "savepoint", "state": "running"}}}
     code, _created = k8s.handle("POST", "/apis/flink.apache.org/v1beta1/namespaces/%s/flinkdeployments" % NS,
-                         json.dumps(body).encode(), {"Content-Type": "application/json"})
+                                json.dumps(body).encode(), {"Content-Type": "application/json"})
     assert code == 201
     deadline = time.time() + 10
     while not (deployment(k8s).get("status") and running_stable(deployment(k8s))):
