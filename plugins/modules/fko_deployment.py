@@ -19,7 +19,7 @@ description:
   - Only the options that are set are compared with the object the API server has, and merged into its spec; the
     status is never written (it is the operator's). One C(PUT) with the C(resourceVersion) that was read writes the
     merged spec and the labels, so a concurrent change fails with HTTP 409 instead of being overwritten.
-  - A spec change with C(upgradeMode=savepoint) is carried out by the operator: it stops the job with a savepoint
+  - A spec change with C(upgradeMode=savepoint) is carried out by the operator, which stops the job with a savepoint
     (C(status.jobStatus.upgradeSavepointPath)) and starts the new spec from it. The module returns that path as
     RV(restored_from).
   - With O(savepoint_name) (a FlinkStateSnapshot) or O(savepoint_path), a (re)deployment starts from that savepoint
