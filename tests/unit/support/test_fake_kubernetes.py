@@ -218,9 +218,9 @@ def test_injected_failures_unstable_snapshot_failed_operator_restart(fake):
     # a job that does not run takes no savepoint: back to the good spec from the last one, as a rollback does
     # (the fake operator has no HA metadata, so no last-state fallback)
     last = fake.get("flinkdeployments", "default", "counter")["status"]["jobStatus"]["upgradeSavepointPath"]
-    res.patch(body={"spec": {"image": "flink:1.20-c", "job": {"initialSavepointPath": last,
-                                                             "savepointRedeployNonce": 1}}},
-              name="counter", namespace="default", content_type="application/merge-patch+json")
+    back = {"image": "flink:1.20-c", "job": {"initialSavepointPath": last, "savepointRedeployNonce": 1}}
+    res.patch(body={"spec": back}, name="counter", namespace="default",
+              content_type="application/merge-patch+json")
     wait(when(lambda: fake.get("flinkdeployments", "default", "counter"),
               lambda o: o["status"]["observedGeneration"] == 4 and o["status"]["lifecycleState"] == "STABLE"),
          timeout=15)
