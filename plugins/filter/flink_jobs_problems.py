@@ -20,7 +20,7 @@ description:
     the top level (see M(flinkops.cookbook.flink_jobs_for)). The flat form of earlier releases, with every field
     at the top level, is still accepted.
   - "Checked: the list is a list of mappings; every entry has the fields its platform needs
-    (C(flink): C(name), C(jar), C(version); C(cmf): C(name), C(version), C(image), C(flink_version),
+    (C(flink): C(name), C(jar), C(version); C(cmf) and C(fko): C(name), C(version), C(image), C(flink_version),
     C(jar_uri)), plus O(required); no two entries share a name; C(parallelism), when declared,
     is an integer of at least 1; C(args), when declared, is a list; and every selector (for example
     C(scale_only) or C(backup_only)) names a declared job."
@@ -77,6 +77,7 @@ REQUIRED_FIELDS = {
     "cmf": ("name", "version", "image", "flink_version", "jar_uri"),
     # a Confluent Cloud "job" is a Flink SQL statement: its name and its SQL
     "confluent_cloud": ("name", "statement"),
+    "fko": ("name", "version", "image", "flink_version", "jar_uri"),
 }
 
 

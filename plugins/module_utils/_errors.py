@@ -65,6 +65,15 @@ class CmfTimeout(CmfError, WaitTimeout):
     """A CMF wait ran out: the outcome is unknown."""
 
 
+# -- Flink Kubernetes Operator (FKO) ---------------------------------------------------------
+class FkoError(OpsError):
+    """An operation on a Flink Kubernetes Operator resource failed."""
+
+
+class FkoTimeout(FkoError, WaitTimeout):
+    """An FKO wait ran out: the outcome is unknown."""
+
+
 # -- storage ----------------------------------------------------------------------------------
 class ProbeError(OpsError):
     """The storage probe failed: ``uri``, ``step`` and ``cause`` say where and why."""

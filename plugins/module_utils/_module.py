@@ -130,4 +130,8 @@ class RestModule(object):
             result.setdefault("invocation", invocation)
             self.module.exit_json(**result)
         finally:
-            self.client.http.close()
+            self.close()
+
+    def close(self):
+        """Release the client's connections (a backend with another transport overrides it)."""
+        self.client.http.close()

@@ -10,7 +10,7 @@ preconditions and reports (``playbooks/tasks/common/``) are written once (see
 
 A record has exactly the keys of ``RECORD_KEYS``:
 
-``platform``        the backend: ``flink``, ``cmf`` (``fko``, ``confluent_cloud`` next)
+``platform``        the backend: ``flink``, ``cmf``, ``fko`` (``confluent_cloud`` next)
 ``name``, ``id``    the job's name and the id of its current run (Flink job id)
 ``state``           the job state in Flink's vocabulary (``RUNNING``, ``FAILED``, ``SUSPENDED``...)
 ``version``         the version the collection deployed it with (null when unknown)
@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import json
 import re
 import time
 
@@ -182,3 +183,64 @@ def from_cmf_application(app, restored_from=None, savepoints=None, events=None, 
         parallelism=int(parallelism) if parallelism is not None else None, start_time=start,
         restored_from=restored_from or None, latest_completed=latest, latest_failed=_cmf_savepoint(failed, True),
         latest_savepoint=latest, exceptions=exceptions, raw=app)
+
+
+# -- Flink Kubernetes Operator (FKO) ----------------------------------------------------------------
+def _fko_snapshot(snap, failed=False):
+    if not snap:
+        return None
+    status = snap.get("status") or {}
+    kind = "savepoint" if (snap.get("spec") or {}).get("savepoint") is not None else "checkpoint"
+    return snapshot(kind, id=(snap.get("metadata") or {}).get("name"), path=status.get("path"),
+                    timestamp=status.get("resultTimestamp") or status.get("triggerTimestamp")
+                    or (snap.get("metadata") or {}).get("creationTimestamp"),
+                    message=status.get("error") if failed else None)
+
+
+def from_fko_deployment(deployment, snapshots=None):
+    """The record of one FlinkDeployment as the Kubernetes API returns it.
+
+    ``snapshots``: the FlinkStateSnapshots that reference it. The current run restored from
+    ``status.jobStatus.upgradeSavepointPath`` (the savepoint the operator took for the last
+    upgrade, or the one it redeployed from), else from ``spec.job.initialSavepointPath``. The
+    operator's ``status.error`` is the one exception it reports.
+    """
+    fd = deployment or {}
+    meta = fd.get("metadata") or {}
+    spec = fd.get("spec") or {}
+    status = fd.get("status") or {}
+    job_status = status.get("jobStatus") or {}
+    snapshots = snapshots or []
+
+    def when(snap):
+        st = snap.get("status") or {}
+        return _ms(st.get("resultTimestamp") or st.get("triggerTimestamp")
+                   or (snap.get("metadata") or {}).get("creationTimestamp"))
+
+    def of_state(state, kind=None):
+        return [s for s in snapshots if (s.get("status") or {}).get("state") == state
+                and (kind is None or _fko_snapshot(s)["kind"] == kind)]
+
+    latest = _fko_snapshot(_newest(of_state("COMPLETED"), when))
+    latest_savepoint = _fko_snapshot(_newest(of_state("COMPLETED", "savepoint"), when))
+    if latest_savepoint is None:
+        last = (job_status.get("savepointInfo") or {}).get("lastSavepoint") or {}
+        if last.get("location"):
+            latest_savepoint = snapshot("savepoint", path=last.get("location"), timestamp=last.get("timeStamp"))
+    exceptions = []
+    if status.get("error"):
+        text = status["error"]
+        try:
+            parsed = json.loads(text)
+            text = parsed.get("message") or text if isinstance(parsed, dict) else text
+        except ValueError:
+            pass
+        exceptions.append(exception(job_status.get("updateTime"), _exception_name(text), text, None))
+    parallelism = (spec.get("job") or {}).get("parallelism")
+    return record(
+        "fko", name=meta.get("name"), id=job_status.get("jobId"), state=job_status.get("state"),
+        version=(meta.get("labels") or {}).get(VERSION_LABEL),
+        parallelism=int(parallelism) if parallelism is not None else None, start_time=_ms(job_status.get("startTime")),
+        restored_from=job_status.get("upgradeSavepointPath") or (spec.get("job") or {}).get("initialSavepointPath"),
+        latest_completed=latest or latest_savepoint, latest_failed=_fko_snapshot(_newest(of_state("FAILED"), when), True),
+        latest_savepoint=latest_savepoint, exceptions=exceptions, raw=fd)

@@ -21,7 +21,10 @@ messages), ``get(name)``,
 ``apply(name, spec, metadata)``, ``require_target(check_mode, warn)``, ``event_names(name)``,
 ``wait(name, want, timeout, previous_job_id, stable_seconds, since, report)``,
 ``resolve_savepoint(name, savepoint_name, savepoint_path)``, ``completed_savepoints(name)``,
-``detach_savepoint(name, savepoint)`` and ``delete(name)``.
+``detach_savepoint(name, savepoint)`` and ``delete(name)``; optionally
+``rollback_spec(previous, failed, restore_path, allow_non_restored) -> (spec, path)``, when the
+client knows better than the last recorded savepoint what to roll back from (FKO: the upgrade
+savepoint its operator took, or nothing when the old job was never stopped).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -191,15 +194,22 @@ class OperatorApplication(object):
         """Apply the previous spec again, from the same savepoint when there is one, else from
         the last savepoint the operator recorded, else as a restart."""
         failed = self.client.get(self.name)
-        spec = copy.deepcopy(previous.get("spec") or {})
-        path = restore_path or last_recorded_savepoint(failed) or last_recorded_savepoint(previous)
-        if path:
-            spec = with_restore(spec, (failed or {}).get("spec"), path, self.params["allow_non_restored_state"])
+        fresh_from = job_id(failed)
+        if hasattr(self.client, "rollback_spec"):
+            # the client knows whether its operator stopped the old job, and with which savepoint
+            spec, path = self.client.rollback_spec(previous, failed, restore_path,
+                                                   self.params["allow_non_restored_state"])
+            fresh_from = fresh_from if path else None
         else:
-            spec = with_restart(spec, (failed or {}).get("spec"))
+            spec = copy.deepcopy(previous.get("spec") or {})
+            path = restore_path or last_recorded_savepoint(failed) or last_recorded_savepoint(previous)
+            if path:
+                spec = with_restore(spec, (failed or {}).get("spec"), path, self.params["allow_non_restored_state"])
+            else:
+                spec = with_restart(spec, (failed or {}).get("spec"))
         meta = kept_metadata(previous)
         try:
-            app = self.apply_and_wait(spec, meta, "RUNNING", job_id(failed), self.client.event_names(self.name))
+            app = self.apply_and_wait(spec, meta, "RUNNING", fresh_from, self.client.event_names(self.name))
         except self.client.error as exc:
             return {"done": False, "savepoint_path": path, "error": str(exc),
                     "message": "ROLLBACK FAILED too: %s" % exc}

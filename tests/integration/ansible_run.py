@@ -82,10 +82,14 @@ def run_tasks(tasks: list, endpoint: str, check: bool = False, diff: bool = Fals
     """Run ``tasks`` in one play on localhost with an action group pointed at ``endpoint``.
 
     ``module_group`` picks the group (``group/flinkops.cookbook.cmf`` for the CMF modules,
-    whose endpoint option is ``url``). ``endpoint=None`` sets no endpoint option (the groups
-    whose modules take several, such as ``confluent_cloud``: give them in ``module_defaults``)."""
-    key = "url" if module_group.endswith(".cmf") else "endpoint"
-    defaults = {"retries": 1} if endpoint is None else {key: endpoint, "retries": 1}
+    whose endpoint option is ``url``; ``group/flinkops.cookbook.fko``, whose API server is ``host``).
+    ``endpoint=None`` sets no endpoint option (the groups whose modules take several, such as
+    ``confluent_cloud``: give them in ``module_defaults``)."""
+    if module_group.endswith(".fko"):  # kubernetes.core's connection options: the API server is the host
+        defaults = {"host": endpoint, "api_key": "fake-token"}
+    else:
+        key = "url" if module_group.endswith(".cmf") else "endpoint"
+        defaults = {"retries": 1} if endpoint is None else {key: endpoint, "retries": 1}
     defaults.update(module_defaults or {})
     play = [{"name": "test", "hosts": "localhost", "gather_facts": False,
              "module_defaults": {module_group: defaults}, "tasks": tasks}]
@@ -107,7 +111,7 @@ def run_tasks(tasks: list, endpoint: str, check: bool = False, diff: bool = Fals
 
 
 def run_playbook(playbook: str, limit: str, extra_vars: dict | None = None, extra_env: dict | None = None,
-                 check: bool = False, timeout: int = 900) -> PlayResult:
+                 check: bool = False, timeout: int = 900, diff: bool = False) -> PlayResult:
     """``ansible-playbook playbooks/<playbook> -l <limit>`` exactly as a user runs it."""
     cmd = [str(pathlib.Path(sys.executable).with_name("ansible-playbook")), str(REPO / "playbooks" / playbook),
            "-l", limit]
@@ -115,6 +119,8 @@ def run_playbook(playbook: str, limit: str, extra_vars: dict | None = None, extr
         cmd += ["-e", json.dumps(extra_vars)]
     if check:
         cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
     proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(extra_env), capture_output=True, text=True, timeout=timeout,
                           check=False)
     return PlayResult(proc, json_output=True)

@@ -13,12 +13,15 @@ cd "$(dirname "$0")/../.."
 #     (test_bare_metal, test_zookeeper_ensemble, molecule/zookeeper)
 #   - systemd-analyze -> systemd: test_systemd_units (`systemd-analyze verify`; the package
 #     installs and the command works without systemd as PID 1)
+#   - kubectl -> kubernetes-client: tests/unit/support/test_fake_kubernetes.py (kubectl apply/get/
+#     delete against the fake Kubernetes API)
 # In CI a test that skips for a missing tool fails the run (tests/support/skip_policy.py).
 APT_NEEDS=(
   "javac:openjdk-17-jdk-headless"
   "shellcheck:shellcheck"
   "/usr/share/java/zookeeper.jar:zookeeperd"
   "systemd-analyze:systemd"
+  "kubectl:kubernetes-client"
 )
 present() { case "$1" in /*) [ -e "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }
 missing=()

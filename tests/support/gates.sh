@@ -165,6 +165,14 @@ gate_sanity() {
   coll="$tmp/ansible_collections/$NS/$NAME"
   copy_tree "$coll" || { echo "copy failed" >&2; return 1; }
   echo "copy: $coll ($(find "$coll" -type f | wc -l) files)" >&2
+  # The FKO modules build on kubernetes.core (module_utils, doc fragment): import and
+  # validate-modules need it beside the collection, as TOOLING.md says.
+  local k8s_core
+  k8s_core="$("$VENV/bin/python" -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])' 2>/dev/null || true)"
+  if [ -n "$k8s_core" ] && [ -d "$k8s_core" ]; then
+    mkdir -p "$tmp/ansible_collections/kubernetes"
+    cp -a "$k8s_core" "$tmp/ansible_collections/kubernetes/core"
+  fi
   # --venv: ansible-test runs from its own venv under ~/.ansible/test/venv, so the shared
   # project venv is never modified by --requirements. Each sanity test gets its own cached venv.
   # shellcheck disable=SC2086

@@ -118,3 +118,12 @@ def test_the_sub_key_wins_over_a_shared_field():
 
     (job,) = flink_jobs_for([dict(NESTED, parallelism=2, cmf=dict(NESTED["cmf"], parallelism=4))], "cmf")
     assert job["parallelism"] == 4
+
+
+def test_fko_required_fields_are_read_under_the_fko_key_and_named_when_missing():
+    entry = {"name": "orders", "version": "1.0.0", "parallelism": 2,
+             "fko": {"image": "img:1", "flink_version": "v1_20", "jar_uri": "local:///j.jar"}}
+    assert flink_jobs_problems([entry], "fko") == []
+    broken = dict(entry, fko={"image": "img:1"})
+    (problem,) = flink_jobs_problems([broken], "fko")
+    assert problem == "flink_jobs[0] (name 'orders'): missing required fields flink_version, jar_uri (platform fko)"

@@ -183,3 +183,67 @@ def test_the_record_has_the_same_shape_on_flink_and_cmf(flink):
     assert dict((k, _shape(flink_rec[k])) for k in known) == dict((k, _shape(cmf_rec[k])) for k in known)
     assert isinstance(cmf_rec["start_time"], int) and isinstance(cmf_rec["version"], str)
     assert _shape(flink_rec["latest_completed"]) == _shape(cmf_rec["latest_completed"])
+
+
+# -- FKO: the same shape, from the module's own code against the fake Kubernetes API -----------------
+def test_a_flink_deployment_becomes_a_record_of_the_same_shape_as_a_flink_job():
+    from kubernetes.dynamic.exceptions import NotFoundError  # noqa: F401  (the client is real)
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
+    from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_k8s import FkoClient
+    from ansible_collections.flinkops.cookbook.plugins.modules import fko_deployment_info
+    from tests.support.fake_kubernetes import FakeKubernetes
+
+    with FakeKubernetes(step_delay=0.05, stable_delay=0.05, savepoint_delay=0.05) as fake:
+        k8s = get_api_client(host=fake.url, api_key="t")
+        client = FkoClient(k8s, K8sService(k8s, None), "default")
+        client.create("FlinkDeployment", {
+            "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment",
+            "metadata": {"name": "orders", "labels": {"flinkops.io/version": "2.0.0"}},
+            "spec": {"image": "registry.example.com/orders:2.0.0", "flinkVersion": "v1_20",
+                     "flinkConfiguration": {"state.savepoints.dir": "s3://sp"},
+                     "jobManager": {"resource": {"memory": "1024m", "cpu": 1}},
+                     "taskManager": {"resource": {"memory": "1024m", "cpu": 1}},
+                     "job": {"jarURI": "local:///opt/flink/usrlib/orders.jar", "parallelism": 2, "state": "running",
+                             "upgradeMode": "savepoint", "initialSavepointPath": "s3://sp/savepoint-1"}}})
+        deadline = time.time() + 10
+        while ((client.get("FlinkDeployment", "orders").get("status") or {}).get("lifecycleState") != "STABLE"
+               and time.time() < deadline):
+            time.sleep(0.02)
+        fake.inject("snapshot_fails", name="failed-", error="Checkpoint expired before completing")
+        for name in ("failed-one", "good-one"):
+            client.create("FlinkStateSnapshot", {
+                "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot", "metadata": {"name": name},
+                "spec": {"jobReference": {"kind": "FlinkDeployment", "name": "orders"}, "savepoint": {}}})
+        while (len([s for s in client.list("FlinkStateSnapshot") if (s.get("status") or {}).get("state")
+                    in ("COMPLETED", "FAILED")]) < 2 and time.time() < deadline):
+            time.sleep(0.02)
+        view, rec = fko_deployment_info.describe(client, client.get("FlinkDeployment", "orders"))
+
+    flink_rec = job_record.from_flink_job(FLINK_JOB)
+    assert rec["platform"] == "fko" and sorted(rec) == sorted(job_record.RECORD_KEYS)
+    assert rec["state"] == "RUNNING" and rec["version"] == "2.0.0" and rec["parallelism"] == 2
+    assert rec["restored_from"] == "s3://sp/savepoint-1" and view["lifecycle_state"] == "STABLE"
+    assert rec["latest_failed"]["message"] == "Checkpoint expired before completing"
+    assert rec["latest_savepoint"]["id"] == "good-one" and rec["latest_savepoint"]["path"].startswith("s3://sp/")
+    for key in ("latest_completed", "latest_failed", "latest_savepoint"):
+        assert sorted(rec[key]) == sorted(job_record.SNAPSHOT_KEYS)
+        assert _shape(rec[key]) == _shape(flink_rec["latest_completed"]) or key == "latest_failed"
+    scalar = ("name", "id", "state", "version", "parallelism", "start_time", "restored_from")
+    assert dict((k, _shape(rec[k])) for k in scalar) == dict((k, _shape(flink_rec[k])) for k in scalar)
+
+
+def test_a_flink_deployment_without_snapshots_uses_the_operators_last_savepoint_and_error():
+    fd = {"metadata": {"name": "orders"}, "spec": {"job": {}},
+          "status": {"error": '{"type": "x", "message": "org.apache.flink.util.FlinkRuntimeException: no slots"}',
+                     "jobStatus": {"state": "RESTARTING", "upgradeSavepointPath": "s3://sp/savepoint-9",
+                                   "updateTime": "1700000001000",
+                                   "savepointInfo": {"lastSavepoint": {"location": "s3://sp/savepoint-9",
+                                                                       "timeStamp": 1700000000000}}}}}
+    rec = job_record.from_fko_deployment(fd)
+    assert rec["restored_from"] == "s3://sp/savepoint-9"
+    assert rec["latest_savepoint"] == {"kind": "savepoint", "id": None, "path": "s3://sp/savepoint-9",
+                                       "timestamp": 1700000000000, "message": None}
+    assert rec["exceptions"] == [{"timestamp": 1700000001000, "name": "org.apache.flink.util.FlinkRuntimeException",
+                                  "message": "org.apache.flink.util.FlinkRuntimeException: no slots", "task": None}]
+    assert rec["latest_failed"] is None and rec["version"] is None and rec["parallelism"] is None

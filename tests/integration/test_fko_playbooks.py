@@ -1,0 +1,131 @@
+"""The FKO branches of scale_job.yml, suspend_resume_job.yml, backup_state.yml, restore_state.yml and
+health_report.yml (``-l fko_local``) against the fake Kubernetes API and its fake operator. Each: a
+``--check --diff`` run that sends no write, a run, and a second run that changes nothing; a backup
+whose snapshot FAILS ends with the job running and no snapshot deleted. The oracle is what the fake
+API server holds afterwards.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.test_fko_upgrade_playbook import (  # noqa: F401  pylint: disable=unused-import
+    JOB, NS, deployed, deployment, k8s, play, real_writes, running_stable, snapshots)
+from tests.support.fake_kubernetes import specs_dir
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not (specs_dir() / "flinkdeployments.flink.apache.org-v1.yml").is_file(),
+                                 reason="the shared FKO specs are not checked out")]
+
+
+def check_writes_nothing(k8s, tmp_path, playbook, **extra):
+    before = len(real_writes(k8s))
+    spec = deployment(k8s)["spec"]
+    check = play(k8s, playbook, tmp_path, check=True, **extra)
+    assert check.rc == 0, check.stdout[-3000:]
+    assert len(real_writes(k8s)) == before and deployment(k8s)["spec"] == spec
+    return check
+
+
+def second_run_changes_nothing(k8s, tmp_path, playbook, **extra):
+    before = len(real_writes(k8s))
+    again = play(k8s, playbook, tmp_path, **extra)
+    assert again.rc == 0, again.stdout[-3000:]
+    assert again.changed_count() == 0, again
+    assert len(real_writes(k8s)) == before
+    return again
+
+
+def test_scale_through_the_operators_savepoint(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    old = deployment(k8s)["status"]["jobStatus"]
+    # the inventory declares parallelism 2; the job runs at 3 (someone scaled it by hand)
+    k8s.handle("PATCH", "/apis/flink.apache.org/v1beta1/namespaces/%s/flinkdeployments/%s" % (NS, JOB),
+               json.dumps({"spec": {"job": {"parallelism": 3}}}).encode(),
+               {"Content-Type": "application/merge-patch+json"})
+    k8s.requests.clear()
+    check = check_writes_nothing(k8s, tmp_path, "scale_job.yml")
+    assert check.task("Procedure | the declared parallelism of each selected job, from the operator's savepoint")[
+        "changed"]
+    run = play(k8s, "scale_job.yml", tmp_path)
+    assert run.rc == 0, run.stdout[-3000:]
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["job"]["parallelism"] == 2
+    js = fd["status"]["jobStatus"]
+    assert js["jobId"] != old["jobId"] and js["upgradeSavepointPath"]
+    assert [s["status"]["state"] for s in snapshots(k8s).values()
+            if s["status"]["path"] == js["upgradeSavepointPath"]] == ["COMPLETED"]
+    second_run_changes_nothing(k8s, tmp_path, "scale_job.yml")
+
+
+def test_suspend_keeps_the_state_in_a_savepoint_and_resume_starts_from_it(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    check_writes_nothing(k8s, tmp_path, "suspend_resume_job.yml", action="suspend", job=JOB)
+    down = play(k8s, "suspend_resume_job.yml", tmp_path, action="suspend", job=JOB)
+    assert down.rc == 0, down.stdout[-3000:]
+    fd = deployment(k8s)
+    assert fd["spec"]["job"]["state"] == "suspended"
+    assert fd["status"]["lifecycleState"] == "SUSPENDED" and fd["status"]["jobStatus"]["state"] == "SUSPENDED"
+    kept = fd["status"]["jobStatus"]["upgradeSavepointPath"]
+    assert kept and fd["status"]["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == kept
+    second_run_changes_nothing(k8s, tmp_path, "suspend_resume_job.yml", action="suspend", job=JOB)
+
+    check_writes_nothing(k8s, tmp_path, "suspend_resume_job.yml", action="resume", job=JOB)
+    up = play(k8s, "suspend_resume_job.yml", tmp_path, action="resume", job=JOB)
+    assert up.rc == 0, up.stdout[-3000:]
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["status"]["jobStatus"]["upgradeSavepointPath"] == kept
+    second_run_changes_nothing(k8s, tmp_path, "suspend_resume_job.yml", action="resume", job=JOB)
+
+
+def test_backup_then_restore_from_it_and_a_failed_snapshot_deletes_nothing(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    check_writes_nothing(k8s, tmp_path, "backup_state.yml")
+    assert snapshots(k8s) == {}
+    backup = play(k8s, "backup_state.yml", tmp_path)
+    assert backup.rc == 0, backup.stdout[-3000:]
+    (snap,) = snapshots(k8s).values()
+    assert snap["metadata"]["name"].startswith(JOB + "-backup-") and snap["status"]["state"] == "COMPLETED"
+    assert snap["spec"]["jobReference"] == {"kind": "FlinkDeployment", "name": JOB}
+    (manifest,) = (tmp_path / "manifests" / "local-fko").glob("backup-*.json")
+    recorded = json.loads(manifest.read_text())["savepoints"]
+    assert [(e["job"], e["savepoint"]) for e in recorded] == [(JOB, snap["status"]["path"])]
+    second_run_changes_nothing(k8s, tmp_path, "backup_state.yml")  # the fresh backup is reused
+
+    # restore: the running job is replaced only when asked, after a snapshot of its own state
+    refused = play(k8s, "restore_state.yml", tmp_path, restore_job=JOB)
+    assert refused.rc != 0 and "restore_replace_running=true" in refused.stdout
+    check_writes_nothing(k8s, tmp_path, "restore_state.yml", restore_job=JOB, restore_replace_running=True)
+    restore = play(k8s, "restore_state.yml", tmp_path, restore_job=JOB, restore_replace_running=True)
+    assert restore.rc == 0, [(t["_task"], t.get("msg")) for t in restore.tasks if t.get("failed")]
+    fd = deployment(k8s)
+    assert running_stable(fd)
+    assert fd["status"]["jobStatus"]["upgradeSavepointPath"] == snap["status"]["path"]
+    assert fd["spec"]["job"]["initialSavepointPath"] == snap["status"]["path"]
+    # the operator suspended the replaced job with a savepoint first (the rollback's), and deleted nothing
+    kept = [s for s in snapshots(k8s).values() if s["metadata"]["labels"].get("snapshot.type") == "UPGRADE"]
+    assert len(kept) == 1 and kept[0]["status"]["state"] == "COMPLETED"
+    second_run_changes_nothing(k8s, tmp_path, "restore_state.yml", restore_job=JOB, restore_replace_running=True)
+
+    # a snapshot that FAILS: the backup fails with the operator's reason, the job runs, nothing is deleted
+    k8s.inject("snapshot_fails", name=JOB + "-backup-", error="CheckpointException: Checkpoint expired before completing")
+    before = set(snapshots(k8s))
+    failed = play(k8s, "backup_state.yml", tmp_path, flink_backup_max_age=0)
+    assert failed.rc != 0
+    assert "Checkpoint expired before completing" in failed.stdout
+    assert before < set(snapshots(k8s))
+    assert running_stable(deployment(k8s))
+
+
+def test_health_report_from_the_job_records(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    check = play(k8s, "health_report.yml", tmp_path, check=True,
+                 flinkops_report_dir=str(tmp_path / "reports"))
+    assert check.rc == 0, check.stdout[-3000:]
+    report = play(k8s, "health_report.yml", tmp_path, flinkops_report_dir=str(tmp_path / "reports"))
+    assert report.rc == 0, report.stdout[-3000:]
+    assert report.changed_count() == 0 and real_writes(k8s) == []
+    (written,) = (tmp_path / "reports" / "local-fko").glob("health-*.md")
+    text = written.read_text()
+    assert JOB in text and "RUNNING" in text

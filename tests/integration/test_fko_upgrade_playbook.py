@@ -1,0 +1,188 @@
+"""The FKO branches of deploy_job.yml and upgrade_job.yml, ``ansible-playbook playbooks/<recipe>.yml
+-l fko_local``, against the fake Kubernetes API with its fake operator (tests/support/fake_kubernetes.py,
+the CRD schemas of ../shared/specs/fko). Each: a run, a second run that changes nothing, a
+``--check --diff`` run that sends no write; each injected failure ends with the last good spec
+running from the savepoint the operator took before the upgrade, and no snapshot deleted.
+The oracle is what the fake API server holds afterwards.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.integration.ansible_run import run_playbook
+from tests.support.fake_kubernetes import FakeKubernetes, specs_dir
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not (specs_dir() / "flinkdeployments.flink.apache.org-v1.yml").is_file(),
+                                 reason="the shared FKO specs are not checked out")]
+
+NS = "flinkops-local"
+JOB = "stateful-counter"
+IMAGE = "registry.example.com/flinkops/stateful-counter:%s"
+
+
+@pytest.fixture
+def k8s(tmp_path):
+    with FakeKubernetes(step_delay=0.1, stable_delay=0.2, savepoint_delay=0.1) as fake:
+        fake.handle("POST", "/api/v1/namespaces", b'{"apiVersion": "v1", "kind": "Namespace", "metadata": '
+                    b'{"name": "%s"}}' % NS.encode(), {"Content-Type": "application/json"})
+        fake.kubeconfig_path = fake.kubeconfig(tmp_path / "kubeconfig")
+        fake.requests.clear()
+        yield fake
+
+
+def play(k8s, playbook, tmp_path, check=False, **extra):
+    env = {"FLINKOPS_FKO_KUBECONFIG": str(k8s.kubeconfig_path), "FLINKOPS_VALIDATION_SECONDS": "1",
+           "FLINKOPS_FKO_STABLE_SECONDS": "1", "FLINKOPS_FKO_START_TIMEOUT": "30"}
+    extra_vars = dict({"flinkops_manifest_dir": str(tmp_path / "manifests")}, **extra)
+    if check:
+        return run_playbook(playbook, "fko_local", extra_vars=extra_vars, extra_env=env, check=True, timeout=300,
+                            diff=True)
+    return run_playbook(playbook, "fko_local", extra_vars=extra_vars, extra_env=env, timeout=300)
+
+
+def deployment(k8s):
+    return k8s.get("flinkdeployments", NS, JOB)
+
+
+def running_stable(fd):
+    st = fd["status"]
+    return st["lifecycleState"] == "STABLE" and st["jobStatus"]["state"] == "RUNNING" \
+        and st["observedGeneration"] == fd["metadata"]["generation"]
+
+
+def snapshots(k8s):
+    return {s["metadata"]["name"]: s for s in k8s.items("flinkstatesnapshots", NS)}
+
+
+def real_writes(k8s):
+    return [(m, p, q) for (m, p, q) in k8s.requests if m in ("POST", "PUT", "PATCH", "DELETE")
+            and q.get("dryRun") != "All"]
+
+
+def deployed(k8s, tmp_path, version="2.0.0"):
+    """The declared job as deploy_job.yml leaves it (that playbook has its own test): created through
+    the API, STABLE and RUNNING."""
+    body = {"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment",
+            "metadata": {"name": JOB, "labels": {"flinkops.io/version": version}},
+            "spec": {"image": IMAGE % version, "flinkVersion": "v1_20", "serviceAccount": "flink",
+                     "flinkConfiguration": {"state.savepoints.dir": "s3://flinkops-local/flink/savepoints",
+                                            "state.checkpoints.dir": "s3://flinkops-local/flink/checkpoints",
+                                            "execution.checkpointing.interval": "10s"},
+                     "jobManager": {"resource": {"memory": "1024m", "cpu": 1}},
+                     "taskManager": {"resource": {"memory": "2048m", "cpu": 1}},
+                     "job": {"jarURI": "local:///opt/flink/usrlib/stateful-counter.jar",
+                             "entryClass": "flinkops.testjob.StatefulCounter", "args": ["--name", JOB],
+                             "parallelism": 2, "upgradeMode": "savepoint", "state": "running"}}}
+    code, _created = k8s.handle("POST", "/apis/flink.apache.org/v1beta1/namespaces/%s/flinkdeployments" % NS,
+                                json.dumps(body).encode(), {"Content-Type": "application/json"})
+    assert code == 201
+    deadline = time.time() + 10
+    while not (deployment(k8s).get("status") and running_stable(deployment(k8s))):
+        assert time.time() < deadline, deployment(k8s)
+        time.sleep(0.05)
+    k8s.requests.clear()
+
+
+def test_deploy_creates_the_declared_job_then_nothing_to_do(k8s, tmp_path):
+    check = play(k8s, "deploy_job.yml", tmp_path, check=True)
+    assert check.rc == 0, check.stdout[-3000:]
+    assert deployment(k8s) is None and real_writes(k8s) == []
+
+    first = play(k8s, "deploy_job.yml", tmp_path)
+    assert first.rc == 0, first.stdout[-3000:]
+    fd = deployment(k8s)
+    assert running_stable(fd), fd["status"]
+    assert fd["spec"]["image"] == IMAGE % "2.0.0" and fd["spec"]["job"]["upgradeMode"] == "savepoint"
+    assert fd["spec"]["flinkConfiguration"]["execution.checkpointing.interval"] == "10s"
+    assert fd["metadata"]["labels"]["flinkops.io/version"] == "2.0.0"
+    assert first.changed_count() >= 1
+
+    writes = len(real_writes(k8s))
+    second = play(k8s, "deploy_job.yml", tmp_path)
+    assert second.rc == 0 and second.changed_count() == 0, second
+    assert len(real_writes(k8s)) == writes
+
+
+def test_upgrade_through_the_operators_savepoint_then_nothing_to_do_and_check_mode_writes_nothing(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    before = deployment(k8s)
+    writes = len(real_writes(k8s))
+    check = play(k8s, "upgrade_job.yml", tmp_path, check=True, fko_local_version="2.1.0")
+    assert check.rc == 0, check.stdout[-3000:]
+    assert len(real_writes(k8s)) == writes and deployment(k8s)["spec"] == before["spec"]
+    planned = check.task("Procedure | write the declared spec; the operator stops the job with a savepoint and "
+                         "starts it from it, %s" % JOB)
+    assert planned["changed"] and planned["diff"]["after"]["spec"]["image"] == IMAGE % "2.1.0"
+
+    up = play(k8s, "upgrade_job.yml", tmp_path, fko_local_version="2.1.0")
+    assert up.rc == 0, up.stdout[-4000:]
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["image"] == IMAGE % "2.1.0"
+    assert fd["metadata"]["labels"]["flinkops.io/version"] == "2.1.0"
+    js = fd["status"]["jobStatus"]
+    assert js["jobId"] != before["status"]["jobStatus"]["jobId"]
+    # the new run restored from the savepoint the operator took of the old one, COMPLETED with a path
+    upgrade_snaps = [s for s in snapshots(k8s).values() if s["status"]["path"] == js["upgradeSavepointPath"]]
+    assert upgrade_snaps and upgrade_snaps[0]["status"]["state"] == "COMPLETED"
+    assert js["upgradeSavepointPath"].startswith("s3://flinkops-local/flink/savepoints/savepoint-")
+    result = up.task("Procedure | write the declared spec; the operator stops the job with a savepoint and starts "
+                     "it from it, %s" % JOB)
+    assert result["restored_from"] == js["upgradeSavepointPath"]
+    assert (tmp_path / "manifests" / "local-fko" / ("%s-upgrade-2.json" % JOB)).is_file()
+
+    writes = len(real_writes(k8s))
+    again = play(k8s, "upgrade_job.yml", tmp_path, fko_local_version="2.1.0")
+    assert again.rc == 0 and again.changed_count() == 0, again
+    assert len(real_writes(k8s)) == writes
+
+
+def assert_last_good_spec_runs_from_the_pre_upgrade_savepoint(k8s, good_image, snaps_before):
+    fd = deployment(k8s)
+    assert running_stable(fd), fd["status"]
+    assert fd["spec"]["image"] == good_image
+    js = fd["status"]["jobStatus"]
+    upgrade = [s for name, s in snapshots(k8s).items() if name not in snaps_before]
+    assert len(upgrade) == 1 and upgrade[0]["status"]["state"] == "COMPLETED", upgrade
+    # the savepoint the operator took before the upgrade is the one the good spec runs from
+    assert js["upgradeSavepointPath"] == upgrade[0]["status"]["path"]
+    assert fd["spec"]["job"]["initialSavepointPath"] == upgrade[0]["status"]["path"]
+    assert set(snaps_before) <= set(snapshots(k8s)), "a snapshot was deleted"
+
+
+def test_a_spec_that_never_becomes_stable_is_rolled_back_from_the_operators_savepoint(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    k8s.inject("unstable", image=":2.2.0")
+    snaps_before = snapshots(k8s)
+    up = play(k8s, "upgrade_job.yml", tmp_path, fko_local_version="2.2.0")
+    assert up.rc != 0
+    failed = up.task("Rollback | the module applied the previous spec itself, FlinkDeployment %s" % JOB)
+    assert "RESTARTING" in failed["msg"] and "previous spec was applied again" in failed["msg"], failed["msg"]
+    assert_last_good_spec_runs_from_the_pre_upgrade_savepoint(k8s, IMAGE % "2.0.0", snaps_before)
+
+
+def test_a_job_that_fails_validation_is_rolled_back_by_the_rescue(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    k8s.inject("fails_after", image=":2.3.0", after=1.5, error="java.lang.IllegalStateException: poison record")
+    snaps_before = snapshots(k8s)
+    up = play(k8s, "upgrade_job.yml", tmp_path, fko_local_version="2.3.0", flink_validation_seconds=2,
+              fko_stable_seconds=0)
+    assert up.rc != 0
+    cause = up.task("Rollback | fail with the cause")
+    assert "rolled back" in cause["msg"] and "poison record" in cause["msg"], cause["msg"]
+    assert_last_good_spec_runs_from_the_pre_upgrade_savepoint(k8s, IMAGE % "2.0.0", snaps_before)
+
+
+def test_an_operator_restart_mid_upgrade_ends_with_the_new_spec_restored_from_its_savepoint(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    k8s.inject("operator_restart", down=1.0)
+    up = play(k8s, "upgrade_job.yml", tmp_path, fko_local_version="2.1.0")
+    assert up.rc == 0, up.stdout[-3000:]
+    assert k8s.operator.restarts == 1
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["image"] == IMAGE % "2.1.0"
+    path = fd["status"]["jobStatus"]["upgradeSavepointPath"]
+    assert [s["status"]["state"] for s in snapshots(k8s).values() if s["status"]["path"] == path] == ["COMPLETED"]
