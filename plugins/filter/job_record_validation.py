@@ -107,14 +107,13 @@ def _fatal(records, job_id, exceptions_after_ms):
     rec = records[0]
     if job_id and rec.get("id") and rec["id"] != job_id:
         return "job %s runs, not %s, the run the change started" % (rec["id"], job_id)
-    if rec.get("state") in ENDED_STATES:
-        return "job %s is %s" % (rec.get("id"), rec["state"])
     new = [e for e in rec.get("exceptions") or []
            if e.get("timestamp") is None or int(e["timestamp"]) > int(exceptions_after_ms or 0)]
+    newest = (new[0].get("message") or new[0].get("name") or "(no message)") if new else None
+    if rec.get("state") in ENDED_STATES:
+        return "job %s is %s%s" % (rec.get("id"), rec["state"], (", the newest exception: %s" % newest) if new else "")
     if new:
-        first = new[0]
-        return "job %s reported %d new exception(s), the newest: %s" % (
-            rec.get("id"), len(new), first.get("message") or first.get("name") or "(no message)")
+        return "job %s reported %d new exception(s), the newest: %s" % (rec.get("id"), len(new), newest)
     return None
 
 

@@ -53,6 +53,12 @@ def test_trouble_fails_at_once_without_waiting_for_the_end_of_the_window():
         assert words in out["reason"], (what, out["reason"])
 
 
+def test_an_ended_job_names_its_newest_exception():
+    crash = exception(T0 + 7000, "java.lang.IllegalStateException", "poison record")
+    out = verdict([rec(state="FAILED", exceptions=[crash])], 1)
+    assert out["verdict"] == "failed" and "is FAILED, the newest exception: poison record" in out["reason"]
+
+
 def test_exceptions_from_before_the_change_do_not_count():
     old = exception(T0 - 1000, "java.io.IOException", "from the previous run")
     assert verdict([rec(exceptions=[old])], 60, exceptions_after_ms=T0)["verdict"] == "passed"
