@@ -4,13 +4,20 @@
 #   tests/support/gates.sh sanity   ansible-test sanity (python 3.11, isolated --venv) on a copy of the tree
 #   tests/support/gates.sh lint     ansible-lint --offline --profile production
 #   tests/support/gates.sh build    ansible-galaxy collection build, tarball content/size
-#   tests/support/gates.sh all      the three above; exit status != 0 if any failed
+#   tests/support/gates.sh docs     antsibull-docs lint-collection-docs --plugin-docs (every plugin and role)
+#   tests/support/gates.sh changelog  antsibull-changelog lint, changelog.yaml lint, CHANGELOG.md generated from it
+#   tests/support/gates.sh fragment a change under plugins/, roles/ or playbooks/ since the merge base
+#                                   with GATES_BASE_REF (default main) carries a changelogs/fragments/ file
+#   tests/support/gates.sh ee       ansible-builder create of meta/execution-environment.yml, the rendered
+#                                   context checked, and the installed tarball's dependencies introspected
+#   tests/support/gates.sh all      all of the above; exit status != 0 if any failed
 #
 # Environment:
 #   GATES_VENV      venv holding ansible / ansible-lint (default: <repo>/.venv)
 #   GATES_PYTHON    python version for ansible-test (default: 3.11)
 #   GATES_KEEP=1    keep the temporary sanity/build directories (paths are printed)
 #   GATES_SANITY_ARGS  extra arguments for ansible-test sanity (e.g. "--test pep8")
+#   GATES_BASE_REF  the branch the fragment check compares with (default: main, else origin/main)
 #
 # Offline notes (see /work/shared/TOOLING.md):
 #   * ansible-test bootstraps pip in each of its venvs with a get-pip script downloaded from
@@ -213,6 +220,107 @@ gate_build() {
   fi
 }
 
+# A copy of the collection at <tmp>/ansible_collections/<ns>/<name> (what ansible-doc and antsibull
+# see once installed); the path is printed.
+collection_copy() {
+  local tmp coll
+  tmp="$(mktmp)"
+  coll="$tmp/ansible_collections/$NS/$NAME"
+  copy_tree "$coll" >&2 || return 1
+  printf '%s\n' "$coll"
+}
+
+gate_docs() {
+  log "docs: antsibull-docs lint-collection-docs --plugin-docs"
+  local coll
+  coll="$(collection_copy)" || return 1
+  # every plugin (modules, filters, callbacks, ...) and role argument spec, found by
+  # antsibull-docs itself: plugins added later are linted without a list here
+  (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$coll")")")" \
+    antsibull-docs lint-collection-docs --plugin-docs .)
+}
+
+gate_changelog() {
+  log "changelog: antsibull-changelog lint, lint-changelog-yaml, CHANGELOG.md up to date"
+  local coll rc=0
+  (cd "$ROOT" && antsibull-changelog lint) || rc=1
+  (cd "$ROOT" && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml) || rc=1
+  coll="$(collection_copy)" || return 1
+  (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$coll")")")" \
+    antsibull-changelog generate) || rc=1
+  if ! cmp -s "$ROOT/CHANGELOG.md" "$coll/CHANGELOG.md"; then
+    echo "changelog: CHANGELOG.md is not what changelogs/changelog.yaml generates (run antsibull-changelog generate):" >&2
+    diff -u "$ROOT/CHANGELOG.md" "$coll/CHANGELOG.md" | head -40 >&2 || true
+    rc=1
+  fi
+  return "$rc"
+}
+
+# Files changed since the merge base with the base branch: committed, staged, in the work tree,
+# and new untracked ones.
+changed_since_base() {
+  local base="$1" mb
+  mb="$(git -C "$ROOT" merge-base HEAD "$base")" || return 1
+  { git -C "$ROOT" diff --name-only "$mb" --
+    git -C "$ROOT" ls-files -o --exclude-standard; } | sort -u
+}
+
+gate_fragment() {
+  log "fragment: a change under plugins/, roles/ or playbooks/ carries a changelog fragment"
+  if ! git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    echo "fragment: not a git checkout: nothing to compare, passed" >&2; return 0
+  fi
+  local base="${GATES_BASE_REF:-}" ref changed code fragments
+  if [ -z "$base" ]; then
+    for ref in main origin/main; do
+      if git -C "$ROOT" rev-parse -q --verify "$ref^{commit}" >/dev/null; then base="$ref"; break; fi
+    done
+  fi
+  if [ -z "$base" ] || ! git -C "$ROOT" rev-parse -q --verify "$base^{commit}" >/dev/null; then
+    # a CI checkout of a single commit (no other branch fetched) has nothing to compare with
+    echo "fragment: no base branch ${base:-main or origin/main} in this checkout: nothing to compare, passed" >&2
+    return 0
+  fi
+  # on main itself the merge base is HEAD: only uncommitted changes count
+  changed="$(changed_since_base "$base")" || { echo "fragment: no merge base with $base" >&2; return 1; }
+  code="$(grep -E '^(plugins|roles|playbooks)/' <<<"$changed" || true)"
+  fragments="$(grep -E '^changelogs/fragments/[^/]+\.ya?ml$' <<<"$changed" | while read -r f; do
+    if [ -f "$ROOT/$f" ]; then echo "$f"; fi; done || true)"
+  echo "fragment: since the merge base with $base: $(grep -c . <<<"$code" || true) file(s) under plugins/ roles/ playbooks/; fragments: ${fragments:-none}" >&2
+  if [ -n "$code" ] && [ -z "$fragments" ]; then
+    echo "fragment: these changes need a changelog fragment in changelogs/fragments/ (sections: changelogs/config.yaml):" >&2
+    printf '  %s\n' $code >&2
+    return 1
+  fi
+}
+
+gate_ee() {
+  log "ee: ansible-builder create of meta/execution-environment.yml"
+  local tmp ctx rc=0 dep
+  tmp="$(mktmp)"
+  # the definition's dependency paths are relative to the collection root (introspection reads
+  # them there): build it from a directory laid out the same way
+  mkdir -p "$tmp/build/meta"
+  cp "$ROOT/meta/execution-environment.yml" "$tmp/build/execution-environment.yml"
+  cp "$ROOT"/meta/ee-*.txt "$tmp/build/meta/"
+  ctx="$tmp/build/context"
+  (cd "$tmp/build" && ansible-builder create -f execution-environment.yml -c "$ctx" --output-filename Containerfile) || return 1
+  "$PY" "$ROOT/tests/support/check_ee_context.py" "$ROOT" "$ctx" || rc=1
+  # what ansible-builder finds in the collection once it is installed from its tarball
+  (cd "$ROOT" && ansible-galaxy collection build --force --output-path "$tmp/dist" . >/dev/null) || return 1
+  ansible-galaxy collection install --offline --force -p "$tmp/installed" "$tmp/dist/$NS-$NAME-$VERSION.tar.gz" >/dev/null || return 1
+  ansible-builder introspect "$tmp/installed" --write-pip "$tmp/pip.txt" --write-bindep "$tmp/bindep.txt" >&2 || return 1
+  for dep in $(grep -vE '^\s*(#|$)' "$ROOT/meta/ee-requirements.txt" | sed -E 's/[<>=!~ ;[].*//'); do
+    grep -qiE "^$dep\b.*# from collection $NS\.$NAME" "$tmp/pip.txt" ||
+      { echo "ee: introspection of the installed collection misses $dep" >&2; rc=1; }
+  done
+  for dep in $(grep -vE '^\s*(#|$)' "$ROOT/meta/ee-bindep.txt" | awk '{print $1}'); do
+    grep -qE "^$dep\b.*# from collection $NS\.$NAME" "$tmp/bindep.txt" ||
+      { echo "ee: introspection of the installed collection misses system package $dep" >&2; rc=1; }
+  done
+  return "$rc"
+}
+
 SUMMARY=()
 
 run_timed() {
@@ -228,14 +336,14 @@ run_timed() {
 main() {
   local cmd="${1:-}" rc=0 g
   case "$cmd" in
-    sanity|lint|build) run_timed "$cmd" || rc=$? ;;
+    sanity|lint|build|docs|changelog|fragment|ee) run_timed "$cmd" || rc=$? ;;
     all)
-      for g in sanity lint build; do run_timed "$g" || rc=1; done
+      for g in sanity lint build docs changelog fragment ee; do run_timed "$g" || rc=1; done
       printf '\n=== summary\n' >&2
       printf '%s\n' "${SUMMARY[@]}" >&2
       ;;
     -h|--help|help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; return 0 ;;
-    *) echo "usage: $0 {sanity|lint|build|all}" >&2; return 2 ;;
+    *) echo "usage: $0 {sanity|lint|build|docs|changelog|fragment|ee|all}" >&2; return 2 ;;
   esac
   return "$rc"
 }
