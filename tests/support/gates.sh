@@ -2,6 +2,7 @@
 # Quality gates of the flinkops.cookbook collection, runnable offline (no Galaxy, no Docker).
 #
 #   tests/support/gates.sh sanity   ansible-test sanity (python 3.11, isolated --venv) on a copy of the tree
+#   tests/support/gates.sh units    ansible-test units (python 3.11, isolated --venv) on a copy of the tree
 #   tests/support/gates.sh lint     ansible-lint --offline --profile production
 #   tests/support/gates.sh build    ansible-galaxy collection build, tarball content/size
 #   tests/support/gates.sh docs     antsibull-docs lint-collection-docs --plugin-docs (every plugin and role)
@@ -186,6 +187,17 @@ gate_sanity() {
   return "$rc"
 }
 
+gate_units() {
+  log "units: ansible-test units --venv --python $PYVER --requirements"
+  ensure_get_pip || return 1
+  local tmp coll
+  tmp="$(mktmp)"
+  coll="$tmp/ansible_collections/$NS/$NAME"
+  copy_tree "$coll" || { echo "copy failed" >&2; return 1; }
+  # tests/unit/requirements.txt: what the unit tests import; tests/config.yml: controller-only modules
+  (cd "$coll" && ansible-test units --venv --python "$PYVER" --requirements --color no ${GATES_UNITS_ARGS:-})
+}
+
 ensure_collections_link() {
   local link="$ROOT/.collections/ansible_collections/$NS/$NAME"
   if [ ! -e "$link" ]; then
@@ -336,14 +348,14 @@ run_timed() {
 main() {
   local cmd="${1:-}" rc=0 g
   case "$cmd" in
-    sanity|lint|build|docs|changelog|fragment|ee) run_timed "$cmd" || rc=$? ;;
+    sanity|units|lint|build|docs|changelog|fragment|ee) run_timed "$cmd" || rc=$? ;;
     all)
-      for g in sanity lint build docs changelog fragment ee; do run_timed "$g" || rc=1; done
+      for g in sanity units lint build docs changelog fragment ee; do run_timed "$g" || rc=1; done
       printf '\n=== summary\n' >&2
       printf '%s\n' "${SUMMARY[@]}" >&2
       ;;
     -h|--help|help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; return 0 ;;
-    *) echo "usage: $0 {sanity|lint|build|docs|changelog|fragment|ee|all}" >&2; return 2 ;;
+    *) echo "usage: $0 {sanity|units|lint|build|docs|changelog|fragment|ee|all}" >&2; return 2 ;;
   esac
   return "$rc"
 }
