@@ -194,6 +194,8 @@ gate_units() {
   tmp="$(mktmp)"
   coll="$tmp/ansible_collections/$NS/$NAME"
   copy_tree "$coll" || { echo "copy failed" >&2; return 1; }
+  # the unit tests read the vendor contracts from ../shared/specs beside the collection, never a copy
+  [ -d "$ROOT/../shared" ] && ln -sfn "$(cd "$ROOT/../shared" && pwd)" "$tmp/ansible_collections/$NS/shared"
   # tests/unit/requirements.txt: what the unit tests import; tests/config.yml: controller-only modules
   (cd "$coll" && ansible-test units --venv --python "$PYVER" --requirements --color no ${GATES_UNITS_ARGS:-})
 }
@@ -210,7 +212,8 @@ ensure_collections_link() {
 gate_lint() {
   log "lint: ansible-lint --offline --profile production"
   ensure_collections_link || return 1
-  (cd "$ROOT" && ansible-lint --offline --profile production --nocolor)
+  # ANSIBLE_HOME inside the tree: lint sees this checkout, not a copy installed in ~/.ansible/collections
+  (cd "$ROOT" && ANSIBLE_HOME="$ROOT/.ansible" ansible-lint --offline --profile production --nocolor)
 }
 
 gate_build() {
@@ -222,7 +225,7 @@ gate_build() {
   [ -f "$tarball" ] || { echo "build: no tarball at $tarball" >&2; return 1; }
   # anything that must never be shipped
   local leaked
-  leaked="$(tar -tzf "$tarball" | grep -E '^(\.venv|\.collections|\.local|\.cache|\.ci|bench|tests/output|\.pytest_cache)(/|$)|__pycache__|\.pyc$' || true)"
+  leaked="$(tar -tzf "$tarball" | grep -E '^(\.venv|\.collections|\.local|\.cache|\.ci|\.ansible|\.git|bench|inventories|molecule|tests/(output|unit|integration|support|java[^/]*)|\.pytest_cache)(/|$)|^(ansible\.cfg|Makefile|\.ansible-lint|\.ansible-lint-ignore|\.gitignore|requirements[^/]*\.(txt|yml)|tests/conftest\.py|changelogs/\.plugin-cache\.yaml)$|__pycache__|\.pyc$' || true)"
   tar -tzvf "$tarball" | awk '{print $3, $6}' | sort -k2 >&2
   echo "tarball: $tarball  $(stat -c %s "$tarball") bytes, $(tar -tzf "$tarball" | wc -l) entries" >&2
   if [ -n "$leaked" ]; then

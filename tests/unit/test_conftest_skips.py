@@ -65,7 +65,8 @@ def run(tmp_path, ci, files=None, specs=None, args=()):
     (tmp_path / "conftest.py").write_text(CONFTEST)
     for name, text in (FILES if files is None else files).items():
         (tmp_path / name).write_text(textwrap.dedent(text))
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    # PYTEST_PLUGINS: ansible-test units loads its collection loader that way; the inner run is plain pytest
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
     if ci is not None:
         env["CI"] = ci
     env["SPECS_DIR_FOR_TEST"] = str(specs if specs is not None else tmp_path)  # exists unless told

@@ -72,7 +72,7 @@ def test_build_ignore_keeps_development_files_out_of_the_tarball():
         prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
         return not any(fnmatch.fnmatch(p, pattern) for p in prefixes for pattern in ignored)
 
-    for dev in ("ansible.cfg", "Makefile", ".ansible-lint", "requirements.txt", "requirements-test.txt",
+    for dev in ("ansible.cfg", "Makefile", ".ansible-lint", ".ansible-lint-ignore", "requirements.txt", "requirements-test.txt",
                 "requirements-lint.txt", "tests/unit/requirements.txt", "tests/support/gates.sh",
                 "tests/integration/ansible_run.py", "bench/README.md", "inventories/hosts.yml", ".ci/run",
                 ".collections/ansible_collections/flinkops/cookbook"):
