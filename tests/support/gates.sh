@@ -291,10 +291,14 @@ gate_fragment() {
       if git -C "$ROOT" rev-parse -q --verify "$ref^{commit}" >/dev/null; then base="$ref"; break; fi
     done
   fi
-  if [ -z "$base" ] || ! git -C "$ROOT" rev-parse -q --verify "$base^{commit}" >/dev/null; then
+  if [ -z "$base" ]; then
     # a CI checkout of a single commit (no other branch fetched) has nothing to compare with
-    echo "fragment: no base branch ${base:-main or origin/main} in this checkout: nothing to compare, passed" >&2
+    echo "fragment: no base branch main or origin/main in this checkout: nothing to compare, passed" >&2
     return 0
+  fi
+  if ! git -C "$ROOT" rev-parse -q --verify "$base^{commit}" >/dev/null; then
+    echo "fragment: GATES_BASE_REF=$base is not a commit in this checkout" >&2
+    return 2
   fi
   # on main itself the merge base is HEAD: only uncommitted changes count
   changed="$(changed_since_base "$base")" || { echo "fragment: no merge base with $base" >&2; return 1; }
