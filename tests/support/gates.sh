@@ -197,6 +197,7 @@ gate_units() {
   # the unit tests read the vendor contracts from ../shared/specs beside the collection, never a copy
   [ -d "$ROOT/../shared" ] && ln -sfn "$(cd "$ROOT/../shared" && pwd)" "$tmp/ansible_collections/$NS/shared"
   # tests/unit/requirements.txt: what the unit tests import; tests/config.yml: controller-only modules
+  # shellcheck disable=SC2086
   (cd "$coll" && ansible-test units --venv --python "$PYVER" --requirements --color no ${GATES_UNITS_ARGS:-})
 }
 
@@ -308,7 +309,7 @@ gate_fragment() {
   echo "fragment: since the merge base with $base: $(grep -c . <<<"$code" || true) file(s) under plugins/ roles/ playbooks/; fragments: ${fragments:-none}" >&2
   if [ -n "$code" ] && [ -z "$fragments" ]; then
     echo "fragment: these changes need a changelog fragment in changelogs/fragments/ (sections: changelogs/config.yaml):" >&2
-    printf '  %s\n' $code >&2
+    printf '  %s\n' "$code" >&2
     return 1
   fi
 }
@@ -329,14 +330,14 @@ gate_ee() {
   (cd "$ROOT" && ansible-galaxy collection build --force --output-path "$tmp/dist" . >/dev/null) || return 1
   ansible-galaxy collection install --offline --force -p "$tmp/installed" "$tmp/dist/$NS-$NAME-$VERSION.tar.gz" >/dev/null || return 1
   ansible-builder introspect "$tmp/installed" --write-pip "$tmp/pip.txt" --write-bindep "$tmp/bindep.txt" >&2 || return 1
-  for dep in $(grep -vE '^\s*(#|$)' "$ROOT/meta/ee-requirements.txt" | sed -E 's/[<>=!~ ;[].*//'); do
+  while read -r dep; do
     grep -qiE "^$dep\b.*# from collection $NS\.$NAME" "$tmp/pip.txt" ||
       { echo "ee: introspection of the installed collection misses $dep" >&2; rc=1; }
-  done
-  for dep in $(grep -vE '^\s*(#|$)' "$ROOT/meta/ee-bindep.txt" | awk '{print $1}'); do
+  done < <(grep -vE '^\s*(#|$)' "$ROOT/meta/ee-requirements.txt" | sed -E 's/[<>=!~ ;[].*//')
+  while read -r dep; do
     grep -qE "^$dep\b.*# from collection $NS\.$NAME" "$tmp/bindep.txt" ||
       { echo "ee: introspection of the installed collection misses system package $dep" >&2; rc=1; }
-  done
+  done < <(grep -vE '^\s*(#|$)' "$ROOT/meta/ee-bindep.txt" | awk '{print $1}')
   return "$rc"
 }
 
