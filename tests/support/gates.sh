@@ -190,10 +190,16 @@ gate_sanity() {
 gate_units() {
   log "units: ansible-test units --venv --python $PYVER --requirements"
   ensure_get_pip || return 1
-  local tmp coll
-  tmp="$(mktmp)"
+  # A work tree that stays (git-ignored .cache/), so that ansible-test's delegation venv with the
+  # unit requirements is built once, not on every run; the collection itself is copied afresh.
+  local tmp coll venv
+  tmp="$ROOT/.cache/gates-units"
   coll="$tmp/ansible_collections/$NS/$NAME"
+  venv="$coll/tests/output/.tmp/delegation"
+  if [ -d "$venv" ]; then rm -rf "$tmp/delegation"; mv "$venv" "$tmp/delegation"; fi
+  rm -rf "$coll"
   copy_tree "$coll" || { echo "copy failed" >&2; return 1; }
+  if [ -d "$tmp/delegation" ]; then mkdir -p "$(dirname "$venv")"; mv "$tmp/delegation" "$venv"; fi
   # the unit tests read the vendor contracts from ../shared/specs beside the collection, never a copy
   [ -d "$ROOT/../shared" ] && ln -sfn "$(cd "$ROOT/../shared" && pwd)" "$tmp/ansible_collections/$NS/shared"
   # tests/unit/requirements.txt: what the unit tests import; tests/config.yml: controller-only modules
