@@ -190,10 +190,11 @@ gate_sanity() {
 gate_units() {
   log "units: ansible-test units --venv --python $PYVER --requirements"
   ensure_get_pip || return 1
-  # A work tree that stays (git-ignored .cache/), so that ansible-test's delegation venv with the
-  # unit requirements is built once, not on every run; the collection itself is copied afresh.
+  # A work tree that stays (outside the checkout: inside it, ansible-test would see only git's
+  # files), so that ansible-test's delegation venv with the unit requirements is built once, not
+  # on every run; the collection itself is copied afresh.
   local tmp coll venv
-  tmp="$ROOT/.cache/gates-units"
+  tmp="${XDG_CACHE_HOME:-$HOME/.cache}/flinkops/gates-units-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)"
   coll="$tmp/ansible_collections/$NS/$NAME"
   venv="$coll/tests/output/.tmp/delegation"
   if [ -d "$venv" ]; then rm -rf "$tmp/delegation"; mv "$venv" "$tmp/delegation"; fi
