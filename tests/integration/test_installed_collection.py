@@ -54,8 +54,8 @@ def run(args, cwd, env, timeout=300):
 def result(proc):
     """(stats per host, {task name: result of the last host}) from the json callback's output."""
     start = proc.stdout.find("{")
-    assert start >= 0, "no JSON output (rc %s)\nstdout: %s\nstderr: %s" % (proc.returncode, proc.stdout[-3000:],
-                                                                             proc.stderr[-3000:])
+    assert start >= 0, "no JSON output (rc %s)\nstdout: %s\nstderr: %s" % (
+        proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
     data = json.loads(proc.stdout[start:])
     tasks = {}
     for play in data.get("plays", []):
