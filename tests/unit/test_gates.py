@@ -40,7 +40,7 @@ def commit(repo, message):
 def fragment_gate(repo, **env):
     proc = subprocess.run(["bash", str(repo / "tests" / "support" / "gates.sh"), "fragment"], cwd=repo,
                           env=dict(os.environ, GATES_VENV=str(VENV), **env), capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
