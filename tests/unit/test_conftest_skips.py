@@ -148,7 +148,7 @@ def test_the_suite_conftest_applies_the_rule_to_the_real_allowlisted_test(tmp_pa
     it skips and stays allowed; as another user it runs and passes)."""
     (test_id,) = skip_policy.ALLOWED_SKIPS
     path, _sep, name = test_id.partition("::")
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}  # see run()
     env["CI"] = "true"
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "-q", path, "-k", name],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
