@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: flink_jobs_for
 short_description: The C(flink_jobs) entries as one platform's recipes read them
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Every platform declares its jobs in one shape. The fields all platforms share (C(name), C(version),
     C(entry_class), C(args), C(parallelism), C(flink_configuration)) are at the top level of an entry. The fields
@@ -19,7 +19,7 @@ description:
   - This filter returns each entry with the shared fields and the fields of O(platform) laid over them, and no
     backend sub-key. An entry in the flat form of earlier releases, with every field at the top level, is returned
     as it is.
-  - It does not validate. M(flinkops.cookbook.flink_jobs_problems) does, before a recipe touches anything.
+  - It does not validate. P(flinkops.cookbook.flink_jobs_problems#filter) does, before a recipe touches anything.
 options:
   _input:
     description: The C(flink_jobs) list of the host.

@@ -17,7 +17,7 @@ description:
   - An entry declares the fields every platform shares (C(name), C(version), C(entry_class), C(args),
     C(parallelism), C(flink_configuration)) at its top level and the fields of one backend under a sub-key named
     after the platform (C(flink), C(cmf), ...); the fields of the host's platform are checked as if they were at
-    the top level (see M(flinkops.cookbook.flink_jobs_for)). The flat form of earlier releases, with every field
+    the top level (see P(flinkops.cookbook.flink_jobs_for#filter)). The flat form of earlier releases, with every field
     at the top level, is still accepted.
   - "Checked: the list is a list of mappings; every entry has the fields its platform needs
     (C(flink): C(name), C(jar), C(version); C(cmf) and C(fko): C(name), C(version), C(image), C(flink_version),

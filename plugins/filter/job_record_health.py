@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: job_record_health
 short_description: Findings and health of a job from its job record, on any backend
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads one job record (the C(records) that M(flinkops.cookbook.flink_job_info) and
     M(flinkops.cookbook.cmf_application_info) return, see C(docs/backends.md)) and returns the record's name, id,

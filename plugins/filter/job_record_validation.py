@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: job_record_validation
 short_description: Verdict on a job after a change (upgrade, rescale, restore), from its job records, on any backend
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the job records of one job name (the C(records) that M(flinkops.cookbook.flink_job_info) and
     M(flinkops.cookbook.cmf_application_info) return, see C(docs/backends.md)) at one moment of the validation

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ccloud_compute_pool
 short_description: A Confluent Cloud for Apache Flink compute pool as desired state (max CFU)
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Creates a compute pool (C(/fcpm/v2/compute-pools)) in the environment O(environment_id), changes its maximum CFU
     (cookbook 000 §1.2, "adjust max CFU per compute pool") or display name, or deletes it, and waits until it is

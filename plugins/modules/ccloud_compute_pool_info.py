@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ccloud_compute_pool_info
 short_description: The Confluent Cloud for Apache Flink compute pools of an environment, their CFU and phase
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Lists the compute pools of O(environment_id) (or of O(region)), or reads one (O(pool_id)), with the maximum and
     current CFU and the phase.

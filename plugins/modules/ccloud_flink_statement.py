@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ccloud_flink_statement
 short_description: A Confluent Cloud for Apache Flink SQL statement as desired state
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Creates, stops, resumes, moves or deletes a statement of the regional Flink SQL API
     (C(/sql/v1/organizations/{org}/environments/{env}/statements)), then waits for its phase

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ccloud_flink_statement_info
 short_description: Confluent Cloud for Apache Flink SQL statements, their phases and exceptions
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Reads the statements of an environment (all, the ones of O(compute_pool_id), or O(names)) with their phase,
     detail, SQL, pool, latest offsets and, with O(exceptions=true), their exceptions.

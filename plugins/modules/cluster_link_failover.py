@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cluster_link_failover
 short_description: Fail over, promote or reverse the mirror topics of a Kafka cluster link, within an RPO bound
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - For a cluster link on the DR (destination) cluster, reads each mirror topic's state and lag (the sum of its
     partitions' mirror lag), refuses unless every topic to switch lags at most O(max_lag) messages (the RPO bound),

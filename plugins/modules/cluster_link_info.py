@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cluster_link_info
 short_description: The cluster links of a Kafka cluster, their mirror topics, states and lag
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Lists the cluster links of the cluster O(kafka_cluster_id) (or one, O(link)) through Kafka REST v3, with each
     link's state and error, and each mirror topic's status and lag (total and per partition maximum).

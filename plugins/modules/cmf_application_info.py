@@ -89,7 +89,7 @@ records:
   returned: always
   type: list
   elements: dict
-  version_added: 0.2.0
+  version_added: 0.1.0
   contains:
     platform:
       description: The backend, C(cmf).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cmf_catalog
 short_description: A Kafka catalog of Confluent Manager for Apache Flink (CMF) and its databases
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates, updates or deletes a CMF KafkaCatalog (a Schema Registry instance whose subjects become tables) and the
     Kafka databases under it (one Kafka cluster each, C(/catalogs/kafka/<name>/databases)).

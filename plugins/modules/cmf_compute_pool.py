@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cmf_compute_pool
 short_description: A compute pool of Confluent Manager for Apache Flink (CMF) as desired state
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates, updates or deletes a CMF ComputePool, the Flink cluster template on which the SQL statements of an
     environment run.

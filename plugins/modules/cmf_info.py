@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cmf_info
 short_description: What a Confluent Manager for Apache Flink (CMF) server is and holds
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the CMF server's version (C(/system-information), CMF 2.2+), its registered Kubernetes clusters
     (C(/kubernetes-clusters), CMF 2.3+), its resource counts and usage (C(/resource-information), CMF 2.2+), and

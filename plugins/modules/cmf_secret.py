@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cmf_secret
 short_description: A secret of Confluent Manager for Apache Flink (CMF) and its environment mappings
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates, updates or deletes a CMF Secret (credentials that catalogs and statements use through a connection
     secret id) and the environment secret mappings that point connection secret ids of environments at it.

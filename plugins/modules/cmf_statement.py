@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cmf_statement
 short_description: A Flink SQL statement of Confluent Manager for Apache Flink (CMF) as desired state
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates, stops, resumes, updates or deletes a CMF Statement (a Flink SQL statement that runs on a compute pool),
     then waits for its phase (C(RUNNING) or C(COMPLETED) for O(state=running), C(STOPPED) for O(state=stopped)).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: flink_metrics_info
 short_description: Read the key health metrics of Apache Flink jobs and diagnose them
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The metrics of cookbook recipe 5.1 (key metrics to watch) and the evidence of recipe 7.2
     (persistent checkpoint failures), per job, with a diagnosis.

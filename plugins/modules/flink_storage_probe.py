@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: flink_storage_probe
 short_description: Probe a Flink checkpoint or savepoint directory with a real write, read and delete
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Cookbook recipe 7.2, step 2 ("attempt a small write/read manually to the checkpoint directory").
     Writes a small object below O(uri), reads it back and compares it, deletes it, and checks that it is

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: kafka_consumer_group_info
 short_description: Consumer-group lag per group and partition, through Kafka REST v3
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Reads the lag of the consumer groups of the cluster O(kafka_cluster_id) (or of O(groups)), the total, the
     largest partition lag, and per topic partition the current offset, the log end offset and the lag.

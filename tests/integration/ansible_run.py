@@ -38,6 +38,9 @@ def ansible_env(extra: dict | None = None, json_output: bool = True) -> dict:
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
     })
+    # State (manifests, journals, reports) of runs that set no directory of their own: the
+    # repository's git-ignored .local, never the user's ~/.local/state/flinkops.
+    env.setdefault("FLINKOPS_STATE_DIR", str(REPO / ".local"))
     if json_output:
         env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
     env.update(extra or {})

@@ -49,12 +49,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
-if [ ! -x .venv/bin/python ] || ! cmp -s requirements.txt .venv/.requirements.txt; then
-  echo "==> creating .venv and installing requirements.txt (pip)"
+# requirements.txt (runtime), requirements-test.txt (the suite), requirements-lint.txt (the gates):
+# reinstalled when any of them changes.
+REQUIREMENTS=(requirements.txt requirements-test.txt requirements-lint.txt)
+if [ ! -x .venv/bin/python ] || ! cat "${REQUIREMENTS[@]}" | cmp -s - .venv/.requirements.txt; then
+  echo "==> creating .venv and installing ${REQUIREMENTS[*]} (pip)"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements.txt
-  cp requirements.txt .venv/.requirements.txt
+  .venv/bin/pip install -q -r requirements-test.txt -r requirements-lint.txt
+  cat "${REQUIREMENTS[@]}" > .venv/.requirements.txt
 fi
 
 # Collections the playbooks use come from the `ansible` package; requirements.yml lists

@@ -2,15 +2,23 @@
 # Quality gates of the flinkops.cookbook collection, runnable offline (no Galaxy, no Docker).
 #
 #   tests/support/gates.sh sanity   ansible-test sanity (python 3.11, isolated --venv) on a copy of the tree
+#   tests/support/gates.sh units    ansible-test units (python 3.11, isolated --venv) on a copy of the tree
 #   tests/support/gates.sh lint     ansible-lint --offline --profile production
 #   tests/support/gates.sh build    ansible-galaxy collection build, tarball content/size
-#   tests/support/gates.sh all      the three above; exit status != 0 if any failed
+#   tests/support/gates.sh docs     antsibull-docs lint-collection-docs --plugin-docs (every plugin and role)
+#   tests/support/gates.sh changelog  antsibull-changelog lint, changelog.yaml lint, CHANGELOG.md generated from it
+#   tests/support/gates.sh fragment a change under plugins/, roles/ or playbooks/ since the merge base
+#                                   with GATES_BASE_REF (default main) carries a changelogs/fragments/ file
+#   tests/support/gates.sh ee       ansible-builder create of meta/execution-environment.yml, the rendered
+#                                   context checked, and the installed tarball's dependencies introspected
+#   tests/support/gates.sh all      all of the above; exit status != 0 if any failed
 #
 # Environment:
 #   GATES_VENV      venv holding ansible / ansible-lint (default: <repo>/.venv)
 #   GATES_PYTHON    python version for ansible-test (default: 3.11)
 #   GATES_KEEP=1    keep the temporary sanity/build directories (paths are printed)
 #   GATES_SANITY_ARGS  extra arguments for ansible-test sanity (e.g. "--test pep8")
+#   GATES_BASE_REF  the branch the fragment check compares with (default: main, else origin/main)
 #
 # Offline notes (see /work/shared/TOOLING.md):
 #   * ansible-test bootstraps pip in each of its venvs with a get-pip script downloaded from
@@ -187,6 +195,27 @@ gate_sanity() {
   return "$rc"
 }
 
+gate_units() {
+  log "units: ansible-test units --venv --python $PYVER --requirements"
+  ensure_get_pip || return 1
+  # A work tree that stays (outside the checkout: inside it, ansible-test would see only git's
+  # files), so that ansible-test's delegation venv with the unit requirements is built once, not
+  # on every run; the collection itself is copied afresh.
+  local tmp coll venv
+  tmp="${XDG_CACHE_HOME:-$HOME/.cache}/flinkops/gates-units-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)"
+  coll="$tmp/ansible_collections/$NS/$NAME"
+  venv="$coll/tests/output/.tmp/delegation"
+  if [ -d "$venv" ]; then rm -rf "$tmp/delegation"; mv "$venv" "$tmp/delegation"; fi
+  rm -rf "$coll"
+  copy_tree "$coll" || { echo "copy failed" >&2; return 1; }
+  if [ -d "$tmp/delegation" ]; then mkdir -p "$(dirname "$venv")"; mv "$tmp/delegation" "$venv"; fi
+  # the unit tests read the vendor contracts from ../shared/specs beside the collection, never a copy
+  [ -d "$ROOT/../shared" ] && ln -sfn "$(cd "$ROOT/../shared" && pwd)" "$tmp/ansible_collections/$NS/shared"
+  # tests/unit/requirements.txt: what the unit tests import; tests/config.yml: controller-only modules
+  # shellcheck disable=SC2086
+  (cd "$coll" && ansible-test units --venv --python "$PYVER" --requirements --color no ${GATES_UNITS_ARGS:-})
+}
+
 ensure_collections_link() {
   local link="$ROOT/.collections/ansible_collections/$NS/$NAME"
   if [ ! -e "$link" ]; then
@@ -199,7 +228,8 @@ ensure_collections_link() {
 gate_lint() {
   log "lint: ansible-lint --offline --profile production"
   ensure_collections_link || return 1
-  (cd "$ROOT" && ansible-lint --offline --profile production --nocolor)
+  # ANSIBLE_HOME inside the tree: lint sees this checkout, not a copy installed in ~/.ansible/collections
+  (cd "$ROOT" && ANSIBLE_HOME="$ROOT/.ansible" ansible-lint --offline --profile production --nocolor)
 }
 
 gate_build() {
@@ -211,7 +241,7 @@ gate_build() {
   [ -f "$tarball" ] || { echo "build: no tarball at $tarball" >&2; return 1; }
   # anything that must never be shipped
   local leaked
-  leaked="$(tar -tzf "$tarball" | grep -E '^(\.venv|\.collections|\.local|\.cache|\.ci|bench|tests/output|\.pytest_cache)(/|$)|__pycache__|\.pyc$' || true)"
+  leaked="$(tar -tzf "$tarball" | grep -E '^(\.venv|\.collections|\.local|\.cache|\.ci|\.ansible|\.git|bench|inventories|molecule|tests/(output|unit|integration|support|java[^/]*)|\.pytest_cache)(/|$)|^(ansible\.cfg|Makefile|\.ansible-lint|\.ansible-lint-ignore|\.gitignore|requirements[^/]*\.(txt|yml)|tests/conftest\.py|changelogs/\.plugin-cache\.yaml)$|__pycache__|\.pyc$' || true)"
   tar -tzvf "$tarball" | awk '{print $3, $6}' | sort -k2 >&2
   echo "tarball: $tarball  $(stat -c %s "$tarball") bytes, $(tar -tzf "$tarball" | wc -l) entries" >&2
   if [ -n "$leaked" ]; then
@@ -219,6 +249,111 @@ gate_build() {
     printf '%s\n' "$leaked" >&2
     return 1
   fi
+}
+
+# A copy of the collection at <tmp>/ansible_collections/<ns>/<name> (what ansible-doc and antsibull
+# see once installed); the path is printed.
+collection_copy() {
+  local tmp coll
+  tmp="$(mktmp)"
+  coll="$tmp/ansible_collections/$NS/$NAME"
+  copy_tree "$coll" >&2 || return 1
+  printf '%s\n' "$coll"
+}
+
+gate_docs() {
+  log "docs: antsibull-docs lint-collection-docs --plugin-docs"
+  local coll
+  coll="$(collection_copy)" || return 1
+  # every plugin (modules, filters, callbacks, ...) and role argument spec, found by
+  # antsibull-docs itself: plugins added later are linted without a list here
+  (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$coll")")")" \
+    antsibull-docs lint-collection-docs --plugin-docs .)
+}
+
+gate_changelog() {
+  log "changelog: antsibull-changelog lint, lint-changelog-yaml, CHANGELOG.md up to date"
+  local coll rc=0
+  (cd "$ROOT" && antsibull-changelog lint) || rc=1
+  (cd "$ROOT" && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml) || rc=1
+  coll="$(collection_copy)" || return 1
+  (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$coll")")")" \
+    antsibull-changelog generate) || rc=1
+  if ! cmp -s "$ROOT/CHANGELOG.md" "$coll/CHANGELOG.md"; then
+    echo "changelog: CHANGELOG.md is not what changelogs/changelog.yaml generates (run antsibull-changelog generate):" >&2
+    diff -u "$ROOT/CHANGELOG.md" "$coll/CHANGELOG.md" | head -40 >&2 || true
+    rc=1
+  fi
+  return "$rc"
+}
+
+# Files changed since the merge base with the base branch: committed, staged, in the work tree,
+# and new untracked ones.
+changed_since_base() {
+  local base="$1" mb
+  mb="$(git -C "$ROOT" merge-base HEAD "$base")" || return 1
+  { git -C "$ROOT" diff --name-only "$mb" --
+    git -C "$ROOT" ls-files -o --exclude-standard; } | sort -u
+}
+
+gate_fragment() {
+  log "fragment: a change under plugins/, roles/ or playbooks/ carries a changelog fragment"
+  if ! git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    echo "fragment: not a git checkout: nothing to compare, passed" >&2; return 0
+  fi
+  local base="${GATES_BASE_REF:-}" ref changed code fragments
+  if [ -z "$base" ]; then
+    for ref in main origin/main; do
+      if git -C "$ROOT" rev-parse -q --verify "$ref^{commit}" >/dev/null; then base="$ref"; break; fi
+    done
+  fi
+  if [ -z "$base" ]; then
+    # a CI checkout of a single commit (no other branch fetched) has nothing to compare with
+    echo "fragment: no base branch main or origin/main in this checkout: nothing to compare, passed" >&2
+    return 0
+  fi
+  if ! git -C "$ROOT" rev-parse -q --verify "$base^{commit}" >/dev/null; then
+    echo "fragment: GATES_BASE_REF=$base is not a commit in this checkout" >&2
+    return 2
+  fi
+  # on main itself the merge base is HEAD: only uncommitted changes count
+  changed="$(changed_since_base "$base")" || { echo "fragment: no merge base with $base" >&2; return 1; }
+  code="$(grep -E '^(plugins|roles|playbooks)/' <<<"$changed" || true)"
+  fragments="$(grep -E '^changelogs/fragments/[^/]+\.ya?ml$' <<<"$changed" | while read -r f; do
+    if [ -f "$ROOT/$f" ]; then echo "$f"; fi; done || true)"
+  echo "fragment: since the merge base with $base: $(grep -c . <<<"$code" || true) file(s) under plugins/ roles/ playbooks/; fragments: ${fragments:-none}" >&2
+  if [ -n "$code" ] && [ -z "$fragments" ]; then
+    echo "fragment: these changes need a changelog fragment in changelogs/fragments/ (sections: changelogs/config.yaml):" >&2
+    printf '  %s\n' "$code" >&2
+    return 1
+  fi
+}
+
+gate_ee() {
+  log "ee: ansible-builder create of meta/execution-environment.yml"
+  local tmp ctx rc=0 dep
+  tmp="$(mktmp)"
+  # the definition's dependency paths are relative to the collection root (introspection reads
+  # them there): build it from a directory laid out the same way
+  mkdir -p "$tmp/build/meta"
+  cp "$ROOT/meta/execution-environment.yml" "$tmp/build/execution-environment.yml"
+  cp "$ROOT"/meta/ee-*.txt "$tmp/build/meta/"
+  ctx="$tmp/build/context"
+  (cd "$tmp/build" && ansible-builder create -f execution-environment.yml -c "$ctx" --output-filename Containerfile) || return 1
+  "$PY" "$ROOT/tests/support/check_ee_context.py" "$ROOT" "$ctx" || rc=1
+  # what ansible-builder finds in the collection once it is installed from its tarball
+  (cd "$ROOT" && ansible-galaxy collection build --force --output-path "$tmp/dist" . >/dev/null) || return 1
+  ansible-galaxy collection install --offline --force -p "$tmp/installed" "$tmp/dist/$NS-$NAME-$VERSION.tar.gz" >/dev/null || return 1
+  ansible-builder introspect "$tmp/installed" --write-pip "$tmp/pip.txt" --write-bindep "$tmp/bindep.txt" >&2 || return 1
+  while read -r dep; do
+    grep -qiE "^$dep\b.*# from collection $NS\.$NAME" "$tmp/pip.txt" ||
+      { echo "ee: introspection of the installed collection misses $dep" >&2; rc=1; }
+  done < <(grep -vE '^\s*(#|$)' "$ROOT/meta/ee-requirements.txt" | sed -E 's/[<>=!~ ;[].*//')
+  while read -r dep; do
+    grep -qE "^$dep\b.*# from collection $NS\.$NAME" "$tmp/bindep.txt" ||
+      { echo "ee: introspection of the installed collection misses system package $dep" >&2; rc=1; }
+  done < <(grep -vE '^\s*(#|$)' "$ROOT/meta/ee-bindep.txt" | awk '{print $1}')
+  return "$rc"
 }
 
 SUMMARY=()
@@ -236,14 +371,14 @@ run_timed() {
 main() {
   local cmd="${1:-}" rc=0 g
   case "$cmd" in
-    sanity|lint|build) run_timed "$cmd" || rc=$? ;;
+    sanity|units|lint|build|docs|changelog|fragment|ee) run_timed "$cmd" || rc=$? ;;
     all)
-      for g in sanity lint build; do run_timed "$g" || rc=1; done
+      for g in sanity units lint build docs changelog fragment ee; do run_timed "$g" || rc=1; done
       printf '\n=== summary\n' >&2
       printf '%s\n' "${SUMMARY[@]}" >&2
       ;;
     -h|--help|help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; return 0 ;;
-    *) echo "usage: $0 {sanity|lint|build|all}" >&2; return 2 ;;
+    *) echo "usage: $0 {sanity|units|lint|build|docs|changelog|fragment|ee|all}" >&2; return 2 ;;
   esac
   return "$rc"
 }

@@ -65,7 +65,8 @@ def run(tmp_path, ci, files=None, specs=None, args=()):
     (tmp_path / "conftest.py").write_text(CONFTEST)
     for name, text in (FILES if files is None else files).items():
         (tmp_path / name).write_text(textwrap.dedent(text))
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    # PYTEST_PLUGINS: ansible-test units loads its collection loader that way; the inner run is plain pytest
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
     if ci is not None:
         env["CI"] = ci
     env["SPECS_DIR_FOR_TEST"] = str(specs if specs is not None else tmp_path)  # exists unless told
@@ -147,7 +148,7 @@ def test_the_suite_conftest_applies_the_rule_to_the_real_allowlisted_test(tmp_pa
     it skips and stays allowed; as another user it runs and passes)."""
     (test_id,) = skip_policy.ALLOWED_SKIPS
     path, _sep, name = test_id.partition("::")
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}  # see run()
     env["CI"] = "true"
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "-q", path, "-k", name],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
