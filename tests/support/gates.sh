@@ -173,14 +173,7 @@ gate_sanity() {
   coll="$tmp/ansible_collections/$NS/$NAME"
   copy_tree "$coll" || { echo "copy failed" >&2; return 1; }
   echo "copy: $coll ($(find "$coll" -type f | wc -l) files)" >&2
-  # The FKO modules build on kubernetes.core (module_utils, doc fragment): import and
-  # validate-modules need it beside the collection, as TOOLING.md says.
-  local k8s_core
-  k8s_core="$("$VENV/bin/python" -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])' 2>/dev/null || true)"
-  if [ -n "$k8s_core" ] && [ -d "$k8s_core" ]; then
-    mkdir -p "$tmp/ansible_collections/kubernetes"
-    cp -a "$k8s_core" "$tmp/ansible_collections/kubernetes/core"
-  fi
+  copy_dependencies "$tmp"
   # --venv: ansible-test runs from its own venv under ~/.ansible/test/venv, so the shared
   # project venv is never modified by --requirements. Each sanity test gets its own cached venv.
   # shellcheck disable=SC2086
@@ -193,6 +186,21 @@ gate_sanity() {
     echo "sanity results copied to tests/output/gates-sanity" >&2
   fi
   return "$rc"
+}
+
+# The FKO modules build on kubernetes.core (module_utils, doc fragment): ansible-test's import,
+# validate-modules and units need it beside the collection, as TOOLING.md says. $1: the root
+# that holds ansible_collections/.
+copy_dependencies() {
+  local k8s_core
+  k8s_core="$("$VENV/bin/python" -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])' 2>/dev/null || true)"
+  if [ -n "$k8s_core" ] && [ -d "$k8s_core" ]; then
+    rm -rf "$1/ansible_collections/kubernetes/core"
+    mkdir -p "$1/ansible_collections/kubernetes"
+    cp -a "$k8s_core" "$1/ansible_collections/kubernetes/core"
+  else
+    echo "WARNING: kubernetes.core not found in $VENV: the fko_* modules cannot be imported" >&2
+  fi
 }
 
 gate_units() {
@@ -209,6 +217,7 @@ gate_units() {
   rm -rf "$coll"
   copy_tree "$coll" || { echo "copy failed" >&2; return 1; }
   if [ -d "$tmp/delegation" ]; then mkdir -p "$(dirname "$venv")"; mv "$tmp/delegation" "$venv"; fi
+  copy_dependencies "$tmp"
   # the unit tests read the vendor contracts from ../shared/specs beside the collection, never a copy
   [ -d "$ROOT/../shared" ] && ln -sfn "$(cd "$ROOT/../shared" && pwd)" "$tmp/ansible_collections/$NS/shared"
   # tests/unit/requirements.txt: what the unit tests import; tests/config.yml: controller-only modules
