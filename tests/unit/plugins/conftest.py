@@ -1,7 +1,9 @@
 """Fixtures shared by the plugin unit tests: a real moto S3 server on 127.0.0.1 (one per session)."""
 from __future__ import annotations
 
+import ctypes
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +13,12 @@ import pytest
 
 boto3 = pytest.importorskip("boto3")
 DUMMY_S3 = {"access_key": "testing", "secret_key": "testing", "region": "us-east-1"}
+
+
+def _die_with_the_test_process():
+    """Runs in the child before exec: the kernel sends it SIGTERM when the test process ends, however
+    it ends (ansible-test units can end its pytest workers without their session teardown)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port():
@@ -26,7 +34,8 @@ def moto_url():
         pytest.skip("moto_server is not installed in this venv (pip install 'moto[server]')")
     port = free_port()
     proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_die_with_the_test_process)  # pylint: disable=subprocess-popen-preexec-fn
     try:
         deadline = time.monotonic() + 20
         while True:
