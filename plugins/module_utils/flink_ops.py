@@ -97,9 +97,21 @@ def decode_labels(user_config):
         return None
 
 
-def job_spec(client, job_id):
-    config = client.job_config(job_id) or {}
-    return decode_labels((config.get("execution-config") or {}).get("user-config"))
+def job_spec(client, job_id, settle_timeout=15, clock=None):
+    """The spec the job was started with (``decode_labels``).
+
+    A job that is still initializing (just submitted, by this run or by a concurrent one) has no
+    execution config yet: Flink answers its config without ``execution-config``. It is read again
+    until it has one, for up to ``settle_timeout`` seconds, so that such a job is never taken for
+    one this collection did not start (a concurrent upgrade did exactly that, and tried to stop the
+    new job while its tasks were still being deployed).
+    """
+    clock = clock or Clock(settle_timeout, interval=0.2, max_interval=1.0)
+    while True:
+        config = client.job_config(job_id) or {}
+        if config.get("execution-config") or clock.expired():
+            return decode_labels((config.get("execution-config") or {}).get("user-config"))
+        clock.tick()
 
 
 def job_parallelism(job):

@@ -413,11 +413,13 @@ def test_incident_checkpoint_failures_from_the_failed_savepoints(cmf, tmp_path):
 def test_a_recipe_a_platform_does_not_implement_fails_at_once_naming_both(cmf, tmp_path):
     seed(cmf)
     start = len(cmf.log)
-    res = play(cmf, "upgrade_job.yml", tmp_path, flink_platform="fko")
+    # Confluent Cloud has no upgrade_job (its jobs are SQL statements: only the DR and CFU recipes yet)
+    statement = [{"name": APP, "version": "2.0.0", "confluent_cloud": {"statement": "INSERT INTO out SELECT * FROM src"}}]
+    res = play(cmf, "upgrade_job.yml", tmp_path, flink_platform="confluent_cloud", flink_jobs=statement)
     assert res.rc != 0
     (failed,) = [t for t in res.tasks if t.get("failed")]
-    assert "recipe upgrade_job is not implemented for platform fko" in failed["msg"]
-    assert "It is implemented for: cmf, flink" in failed["msg"]
+    assert "recipe upgrade_job is not implemented for platform confluent_cloud" in failed["msg"], failed["msg"]
+    assert "It is implemented for: cmf, fko, flink" in failed["msg"]
     assert cmf.log[start:] == [], "nothing was contacted"
 
 

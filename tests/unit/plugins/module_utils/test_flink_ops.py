@@ -12,6 +12,7 @@ import requests
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
 from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import Journal
+from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     cancel_and_wait, check_savepoint_uri, check_slots, decode_labels, encode_labels, fenced_id, find_active_job,
     FlinkOpsError, job_parallelism, job_spec, last_stop_savepoint, latest_root_exception, plan_resume,
@@ -117,6 +118,37 @@ def test_job_spec_of_a_foreign_job_is_none(flink):
     job = hex_id(1)
     flink.add_job(job, spec_labels="env:prod")
     assert job_spec(flink.client(), job) is None
+
+
+class _InitializingJob:
+    """A job whose config has no execution-config for its first ``initializing`` reads (Flink's answer
+    while the job is still being initialized)."""
+
+    def __init__(self, initializing, user_config):
+        self.reads, self.initializing, self.user_config = 0, initializing, user_config
+
+    def job_config(self, job_id):
+        self.reads += 1
+        if self.reads <= self.initializing:
+            return {"jid": job_id, "name": "orders"}
+        return {"jid": job_id, "name": "orders", "execution-config": {"user-config": self.user_config}}
+
+
+def _fake_clock(timeout):
+    t = [0.0]
+    return Clock(timeout, interval=0.2, max_interval=1.0, sleep=lambda s: t.__setitem__(0, t[0] + s), now=lambda: t[0])
+
+
+def test_job_spec_of_a_job_still_initializing_is_read_again_until_it_has_its_config():
+    client = _InitializingJob(3, parse_map(encode_labels(SPEC)))
+    assert job_spec(client, hex_id(1), clock=_fake_clock(15)) == SPEC
+    assert client.reads == 4, "read again while Flink answered without execution-config"
+
+
+def test_job_spec_of_a_job_that_never_shows_its_config_is_none_after_the_settle_time():
+    client = _InitializingJob(10 ** 6, {})
+    assert job_spec(client, hex_id(1), clock=_fake_clock(15)) is None
+    assert 10 < client.reads < 100
 
 
 # ================================================================================================
