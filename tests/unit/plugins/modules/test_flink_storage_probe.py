@@ -9,7 +9,6 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.flinkops.cookbook.plugins.module_utils import storage_probe
 from ansible_collections.flinkops.cookbook.plugins.modules import flink_storage_probe
-from tests.unit.plugins.conftest import DUMMY_S3
 from tests.unit.plugins.module_utils.test_storage_probe import leftovers
 
 
