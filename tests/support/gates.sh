@@ -274,6 +274,8 @@ gate_docs() {
   log "docs: antsibull-docs lint-collection-docs --plugin-docs"
   local coll
   coll="$(collection_copy)" || return 1
+  # the fko_* modules use kubernetes.core's doc fragments: it must be beside the collection
+  copy_dependencies "$(dirname "$(dirname "$(dirname "$coll")")")"
   # every plugin (modules, filters, callbacks, ...) and role argument spec, found by
   # antsibull-docs itself: plugins added later are linted without a list here
   (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$coll")")")" \
