@@ -310,6 +310,25 @@ class HttpClient(object):
     def delete(self, path, **kwargs):
         return self.request("DELETE", path, **kwargs)
 
+    def get_or_none(self, path, **kwargs):
+        """GET; ``None`` when the resource does not exist (404)."""
+        try:
+            return self.get(path, **kwargs)
+        except HttpError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def delete_quiet(self, path, **kwargs):
+        """DELETE; ``False`` when it was already gone (404)."""
+        try:
+            self.delete(path, **kwargs)
+        except HttpError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def close(self):
         self.session.close()
 

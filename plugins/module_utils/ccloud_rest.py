@@ -49,7 +49,7 @@ class ComputePoolClient(ConfluentRest):
         return self.list_next(POOLS, params=params)
 
     def get_pool(self, pool_id):
-        return self.get_or_none("%s/%s" % (POOLS, _q(pool_id)), params={"environment": self.environment_id})
+        return self.http.get_or_none("%s/%s" % (POOLS, _q(pool_id)), params={"environment": self.environment_id})
 
     def find_pool(self, display_name):
         """The pool of this environment with that display name, or None (names are not unique in
@@ -69,4 +69,4 @@ class ComputePoolClient(ConfluentRest):
         return self.http.patch("%s/%s" % (POOLS, _q(pool_id)), json_body=body)
 
     def delete_pool(self, pool_id):
-        return self.delete_quiet("%s/%s" % (POOLS, _q(pool_id)), params={"environment": self.environment_id})
+        return self.http.delete_quiet("%s/%s" % (POOLS, _q(pool_id)), params={"environment": self.environment_id})

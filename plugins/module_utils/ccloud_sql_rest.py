@@ -56,7 +56,7 @@ class StatementClient(ConfluentRest):
         return self.list_next(self.base, params=params)
 
     def get_statement(self, name):
-        return self.get_or_none("%s/%s" % (self.base, _q(name)))
+        return self.http.get_or_none("%s/%s" % (self.base, _q(name)))
 
     def create_statement(self, body):
         return self.http.post(self.base, json_body=body)
@@ -73,10 +73,10 @@ class StatementClient(ConfluentRest):
                                  headers={"Content-Type": "application/json-patch+json"}, idempotent=False)
 
     def delete_statement(self, name):
-        return self.delete_quiet("%s/%s" % (self.base, _q(name)))
+        return self.http.delete_quiet("%s/%s" % (self.base, _q(name)))
 
     def exceptions(self, name):
-        data = self.get_or_none("%s/%s/exceptions" % (self.base, _q(name))) or {}
+        data = self.http.get_or_none("%s/%s/exceptions" % (self.base, _q(name))) or {}
         return data.get("data") or []
 
     def results(self, name, limit=1000):

@@ -55,24 +55,6 @@ class CmfRestClient(object):
         return cls(HttpClient.from_params(params, "url", **kwargs))
 
     # -- plumbing ----------------------------------------------------------------------------
-    def get_or_none(self, path, params=None):
-        try:
-            return self.http.get(path, params=params)
-        except HttpError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def delete_quiet(self, path, params=None):
-        """DELETE; ``False`` when it was already gone (404)."""
-        try:
-            self.http.delete(path, params=params)
-        except HttpError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
-
     def list_all(self, path, params=None, page_size=PAGE_SIZE, limit=MAX_ITEMS):
         """Every item of a paginated list endpoint."""
         items = []
@@ -98,7 +80,7 @@ class CmfRestClient(object):
     def system_information(self):
         """``/system-information`` (CMF 2.2+), or None when the server does not have it."""
         if not self._info_read:
-            self._info = self.get_or_none(API + "/system-information")
+            self._info = self.http.get_or_none(API + "/system-information")
             self._info_read = True
         return self._info
 
@@ -144,14 +126,14 @@ class CmfRestClient(object):
         return self.list_all(API + "/environments")
 
     def get_environment(self, name):
-        return self.get_or_none("%s/environments/%s" % (API, _q(name)))
+        return self.http.get_or_none("%s/environments/%s" % (API, _q(name)))
 
     def apply_environment(self, body):
         # createOrUpdate by name: repeating it is harmless.
         return self.http.post(API + "/environments", json_body=body, idempotent=True)
 
     def delete_environment(self, name):
-        return self.delete_quiet("%s/environments/%s" % (API, _q(name)))
+        return self.http.delete_quiet("%s/environments/%s" % (API, _q(name)))
 
     # -- applications --------------------------------------------------------------------------
     def _app(self, env, name):
@@ -161,13 +143,13 @@ class CmfRestClient(object):
         return self.list_all("%s/environments/%s/applications" % (API, _q(env)))
 
     def get_application(self, env, name):
-        return self.get_or_none(self._app(env, name))
+        return self.http.get_or_none(self._app(env, name))
 
     def apply_application(self, env, body):
         return self.http.post("%s/environments/%s/applications" % (API, _q(env)), json_body=body, idempotent=True)
 
     def delete_application(self, env, name):
-        return self.delete_quiet(self._app(env, name))
+        return self.http.delete_quiet(self._app(env, name))
 
     def application_instances(self, env, name):
         return self.list_all(self._app(env, name) + "/instances")
@@ -182,7 +164,7 @@ class CmfRestClient(object):
 
     def get_app_savepoint(self, env, app, name):
         self.require_savepoints("read savepoint %s" % name)
-        return self.get_or_none("%s/savepoints/%s" % (self._app(env, app), _q(name)))
+        return self.http.get_or_none("%s/savepoints/%s" % (self._app(env, app), _q(name)))
 
     def create_app_savepoint(self, env, app, name, path=None, format_type=None, backoff_limit=None):
         """Trigger a savepoint named ``name``. A lost answer is resolved by reading it back."""
@@ -202,7 +184,7 @@ class CmfRestClient(object):
             # name says what it is for, so it is the same savepoint.
             if exc.status is not None and exc.status < 500 and exc.status not in (409, 422):
                 raise
-            found = self.get_or_none("%s/savepoints/%s" % (self._app(env, app), _q(name)))
+            found = self.http.get_or_none("%s/savepoints/%s" % (self._app(env, app), _q(name)))
             if found is None:
                 raise
             return found
@@ -210,7 +192,7 @@ class CmfRestClient(object):
     def delete_app_savepoint(self, env, app, name, force=False):
         self.require_savepoints("delete savepoint %s" % name)
         params = {"force": "true"} if force else None
-        return self.delete_quiet("%s/savepoints/%s" % (self._app(env, app), _q(name)), params=params)
+        return self.http.delete_quiet("%s/savepoints/%s" % (self._app(env, app), _q(name)), params=params)
 
     def detach_savepoint(self, env, app, name):
         self.require_savepoints("detach savepoint %s" % name)
@@ -222,7 +204,7 @@ class CmfRestClient(object):
 
     def get_detached_savepoint(self, name):
         self.require_savepoints("read detached savepoint %s" % name)
-        return self.get_or_none("%s/detached-savepoints/%s" % (API, _q(name)))
+        return self.http.get_or_none("%s/detached-savepoints/%s" % (API, _q(name)))
 
     def create_detached_savepoint(self, name, path, format_type=None):
         self.require_savepoints("register detached savepoint %s" % name)
@@ -234,7 +216,7 @@ class CmfRestClient(object):
 
     def delete_detached_savepoint(self, name):
         self.require_savepoints("delete detached savepoint %s" % name)
-        return self.delete_quiet("%s/detached-savepoints/%s" % (API, _q(name)))
+        return self.http.delete_quiet("%s/detached-savepoints/%s" % (API, _q(name)))
 
     # -- SQL resources: compute pools, statements, catalogs, secrets -------------------------------
     # Creates are plain POSTs (409 when the name exists), so they are never retried blindly;
@@ -247,7 +229,7 @@ class CmfRestClient(object):
         return self.list_all(self._env_path(env, "compute-pools"))
 
     def get_compute_pool(self, env, name):
-        return self.get_or_none(self._env_path(env, "compute-pools", name))
+        return self.http.get_or_none(self._env_path(env, "compute-pools", name))
 
     def create_compute_pool(self, env, body):
         return self.http.post(self._env_path(env, "compute-pools"), json_body=body)
@@ -256,13 +238,13 @@ class CmfRestClient(object):
         return self.http.put(self._env_path(env, "compute-pools", name), json_body=body)
 
     def delete_compute_pool(self, env, name):
-        return self.delete_quiet(self._env_path(env, "compute-pools", name))
+        return self.http.delete_quiet(self._env_path(env, "compute-pools", name))
 
     def list_statements(self, env):
         return self.list_all(self._env_path(env, "statements"))
 
     def get_statement(self, env, name):
-        return self.get_or_none(self._env_path(env, "statements", name))
+        return self.http.get_or_none(self._env_path(env, "statements", name))
 
     def create_statement(self, env, body):
         return self.http.post(self._env_path(env, "statements"), json_body=body)
@@ -271,18 +253,18 @@ class CmfRestClient(object):
         return self.http.put(self._env_path(env, "statements", name), json_body=body)
 
     def delete_statement(self, env, name):
-        return self.delete_quiet(self._env_path(env, "statements", name))
+        return self.http.delete_quiet(self._env_path(env, "statements", name))
 
     def statement_exceptions(self, env, name):
         """The last (up to 10) exceptions of a statement, newest first as CMF sends them."""
-        data = self.get_or_none(self._env_path(env, "statements", name) + "/exceptions") or {}
+        data = self.http.get_or_none(self._env_path(env, "statements", name) + "/exceptions") or {}
         return data.get("data") or []
 
     def list_catalogs(self):
         return self.list_all(API + "/catalogs/kafka")
 
     def get_catalog(self, name):
-        return self.get_or_none("%s/catalogs/kafka/%s" % (API, _q(name)))
+        return self.http.get_or_none("%s/catalogs/kafka/%s" % (API, _q(name)))
 
     def create_catalog(self, body):
         return self.http.post(API + "/catalogs/kafka", json_body=body)
@@ -291,7 +273,7 @@ class CmfRestClient(object):
         return self.http.put("%s/catalogs/kafka/%s" % (API, _q(name)), json_body=body)
 
     def delete_catalog(self, name):
-        return self.delete_quiet("%s/catalogs/kafka/%s" % (API, _q(name)))
+        return self.http.delete_quiet("%s/catalogs/kafka/%s" % (API, _q(name)))
 
     def list_databases(self, catalog):
         return self.list_all("%s/catalogs/kafka/%s/databases" % (API, _q(catalog)))
@@ -303,13 +285,13 @@ class CmfRestClient(object):
         return self.http.put("%s/catalogs/kafka/%s/databases/%s" % (API, _q(catalog), _q(name)), json_body=body)
 
     def delete_database(self, catalog, name):
-        return self.delete_quiet("%s/catalogs/kafka/%s/databases/%s" % (API, _q(catalog), _q(name)))
+        return self.http.delete_quiet("%s/catalogs/kafka/%s/databases/%s" % (API, _q(catalog), _q(name)))
 
     def list_secrets(self):
         return self.list_all(API + "/secrets")
 
     def get_secret(self, name):
-        return self.get_or_none("%s/secrets/%s" % (API, _q(name)))
+        return self.http.get_or_none("%s/secrets/%s" % (API, _q(name)))
 
     def create_secret(self, body):
         return self.http.post(API + "/secrets", json_body=body)
@@ -318,13 +300,13 @@ class CmfRestClient(object):
         return self.http.put("%s/secrets/%s" % (API, _q(name)), json_body=body)
 
     def delete_secret(self, name):
-        return self.delete_quiet("%s/secrets/%s" % (API, _q(name)))
+        return self.http.delete_quiet("%s/secrets/%s" % (API, _q(name)))
 
     def list_secret_mappings(self, env):
         return self.list_all(self._env_path(env, "secret-mappings"))
 
     def get_secret_mapping(self, env, name):
-        return self.get_or_none(self._env_path(env, "secret-mappings", name))
+        return self.http.get_or_none(self._env_path(env, "secret-mappings", name))
 
     def create_secret_mapping(self, env, body):
         return self.http.post(self._env_path(env, "secret-mappings"), json_body=body)
@@ -333,7 +315,7 @@ class CmfRestClient(object):
         return self.http.put(self._env_path(env, "secret-mappings", name), json_body=body)
 
     def delete_secret_mapping(self, env, name):
-        return self.delete_quiet(self._env_path(env, "secret-mappings", name))
+        return self.http.delete_quiet(self._env_path(env, "secret-mappings", name))
 
     # -- system --------------------------------------------------------------------------------
     def list_kubernetes_clusters(self):
@@ -347,4 +329,4 @@ class CmfRestClient(object):
 
     def resource_information(self):
         """Resource counts and usage (CMF 2.2+), or None when the server has no such endpoint."""
-        return self.get_or_none(API + "/resource-information")
+        return self.http.get_or_none(API + "/resource-information")

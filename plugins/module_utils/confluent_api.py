@@ -33,7 +33,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import ConfluentError
-from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient
 from ansible_collections.flinkops.cookbook.plugins.module_utils._module import RestModule
 
 MAX_ITEMS = 10000
@@ -102,24 +102,6 @@ class ConfluentRest(object):
 
     def __init__(self, http):
         self.http = http
-
-    def get_or_none(self, path, params=None):
-        try:
-            return self.http.get(path, params=params)
-        except HttpError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def delete_quiet(self, path, params=None):
-        """DELETE; ``False`` when it was already gone (404)."""
-        try:
-            self.http.delete(path, params=params)
-        except HttpError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
 
     def list_next(self, path, params=None, limit=MAX_ITEMS):
         """Every item of a list, following ``metadata.next`` (an absolute URL with its query)."""

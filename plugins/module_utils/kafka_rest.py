@@ -58,7 +58,7 @@ class KafkaRestClient(ConfluentRest):
         return self.list_next(self.base + "/links")
 
     def get_link(self, link):
-        return self.get_or_none("%s/links/%s" % (self.base, _q(link, "link name")))
+        return self.http.get_or_none("%s/links/%s" % (self.base, _q(link, "link name")))
 
     # -- mirror topics -----------------------------------------------------------------------
     def list_mirrors(self, link, status=None):
@@ -66,7 +66,7 @@ class KafkaRestClient(ConfluentRest):
         return self.list_next("%s/links/%s/mirrors" % (self.base, _q(link, "link name")), params=params)
 
     def get_mirror(self, link, topic):
-        return self.get_or_none("%s/links/%s/mirrors/%s" % (self.base, _q(link, "link name"), _q(topic, "topic")))
+        return self.http.get_or_none("%s/links/%s/mirrors/%s" % (self.base, _q(link, "link name"), _q(topic, "topic")))
 
     def alter_mirrors(self, link, action, topics, validate_only=False):
         """POST ``mirrors:<action>`` for ``topics``; the per-topic results (``data``)."""
@@ -85,4 +85,4 @@ class KafkaRestClient(ConfluentRest):
         return self.list_next("%s/consumer-groups/%s/lags" % (self.base, _q(group, "consumer group")))
 
     def consumer_group_lag_summary(self, group):
-        return self.get_or_none("%s/consumer-groups/%s/lag-summary" % (self.base, _q(group, "consumer group")))
+        return self.http.get_or_none("%s/consumer-groups/%s/lag-summary" % (self.base, _q(group, "consumer group")))

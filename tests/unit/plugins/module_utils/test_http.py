@@ -401,3 +401,26 @@ def test_a_post_rate_limited_every_time_gives_up_after_the_retries_naming_the_42
     with pytest.raises(HttpError) as info:
         flink.http(retries=2, sleep=lambda s: None).post("/jars/x.jar/run", json_body={})
     assert info.value.status == 429 and "rate limited" in str(info.value) and "after 3 attempts" in str(info.value)
+
+
+def test_get_or_none_and_delete_quiet_treat_404_as_absent_and_raise_the_rest():
+    import responses as rsps_lib
+    from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpClient, HttpError
+
+    with rsps_lib.RequestsMock() as rsps:
+        rsps.add(rsps_lib.GET, "http://api.test/things/a", status=404, json={"message": "no such thing"})
+        rsps.add(rsps_lib.GET, "http://api.test/things/b", json={"name": "b"})
+        rsps.add(rsps_lib.DELETE, "http://api.test/things/a", status=404, json={"message": "no such thing"})
+        rsps.add(rsps_lib.DELETE, "http://api.test/things/b", status=204)
+        rsps.add(rsps_lib.GET, "http://api.test/things/c", status=403, json={"message": "forbidden"})
+        client = HttpClient("http://api.test", retries=0)
+        assert client.get_or_none("/things/a") is None
+        assert client.get_or_none("/things/b") == {"name": "b"}
+        assert client.delete_quiet("/things/a") is False
+        assert client.delete_quiet("/things/b") is True
+        try:
+            client.get_or_none("/things/c")
+        except HttpError as exc:
+            assert exc.status == 403
+        else:
+            raise AssertionError("a 403 is not an absent resource")
