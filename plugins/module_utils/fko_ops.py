@@ -150,6 +150,10 @@ def wait_deployment(client, name, want, timeout, previous_job_id=None, stable_se
                       timed_out=timed_out, clock=clock)
 
 
+# PUTs met by a status write of the operator (409 Conflict) before the write gives up
+CONFLICT_ATTEMPTS = 5
+
+
 class FkoDeployments(object):
     """The FlinkDeployments of one namespace, as ``operator_application.OperatorApplication`` asks."""
 
@@ -164,16 +168,34 @@ class FkoDeployments(object):
         return self.client.get(DEPLOYMENT, name)
 
     def apply(self, name, spec, metadata):
-        current = self.get(name)
-        body = deployment_body(name, self.client.namespace, spec, metadata, current)
-        if current is None:
-            body["metadata"].pop("resourceVersion", None)
-            self.spec_changed = True
-            return self.client.create(DEPLOYMENT, body)
-        written = self.client.replace(DEPLOYMENT, body)
-        # a change of labels alone is no new generation: the operator starts no new job
-        self.spec_changed = (written.get("metadata") or {}).get("generation") != current["metadata"].get("generation")
-        return written
+        """Write ``spec`` and ``metadata``. The operator writes the status all the time, so a PUT can
+        meet a newer ``resourceVersion`` (409): it is read and written again as long as the spec is
+        the one this write was planned on (same ``generation``); a spec changed by someone else in
+        between is never overwritten."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            current = self.get(name)
+            body = deployment_body(name, self.client.namespace, spec, metadata, current)
+            if current is None:
+                body["metadata"].pop("resourceVersion", None)
+                self.spec_changed = True
+                return self.client.create(DEPLOYMENT, body)
+            try:
+                written = self.client.replace(DEPLOYMENT, body)
+            except FkoError as exc:
+                if exc.details.get("status") != 409 or attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+                now = self.get(name)
+                generation = current["metadata"].get("generation")
+                if now is not None and (now.get("metadata") or {}).get("generation") != generation:
+                    raise FkoError("%s %s/%s: its spec was changed by someone else (generation %s, now %s) while it was "
+                                   "being written; nothing was written. Read it and run again."
+                                   % (DEPLOYMENT, self.client.namespace, name, generation,
+                                      now["metadata"].get("generation")), status=409)
+                continue
+            # a change of labels alone is no new generation: the operator starts no new job
+            self.spec_changed = (written.get("metadata") or {}).get("generation") != current["metadata"].get("generation")
+            return written
+        raise FkoError("%s %s/%s: not written" % (DEPLOYMENT, self.client.namespace, name))  # pragma: no cover
 
     def require_target(self, check_mode, warn):
         if not self.client.namespace_exists():

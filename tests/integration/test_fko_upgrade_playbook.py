@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from tests.integration.ansible_run import run_playbook
+from tests.integration.ansible_run import run_playbook, start_playbook, wait_for
+from tests.support.crash import crash
 from tests.support.fake_kubernetes import FakeKubernetes, specs_dir
 
 pytestmark = [pytest.mark.integration,
@@ -34,9 +35,13 @@ def k8s(tmp_path):
         yield fake
 
 
+def fko_env(k8s, validation_seconds=1):
+    return {"FLINKOPS_FKO_KUBECONFIG": str(k8s.kubeconfig_path), "FLINKOPS_VALIDATION_SECONDS": str(validation_seconds),
+            "FLINKOPS_FKO_STABLE_SECONDS": "1", "FLINKOPS_FKO_START_TIMEOUT": "30"}
+
+
 def play(k8s, playbook, tmp_path, check=False, **extra):
-    env = {"FLINKOPS_FKO_KUBECONFIG": str(k8s.kubeconfig_path), "FLINKOPS_VALIDATION_SECONDS": "1",
-           "FLINKOPS_FKO_STABLE_SECONDS": "1", "FLINKOPS_FKO_START_TIMEOUT": "30"}
+    env = fko_env(k8s)
     extra_vars = dict({"flinkops_manifest_dir": str(tmp_path / "manifests")}, **extra)
     if check:
         return run_playbook(playbook, "fko_local", extra_vars=extra_vars, extra_env=env, check=True, timeout=300,
@@ -186,3 +191,73 @@ def test_an_operator_restart_mid_upgrade_ends_with_the_new_spec_restored_from_it
     assert running_stable(fd) and fd["spec"]["image"] == IMAGE % "2.1.0"
     path = fd["status"]["jobStatus"]["upgradeSavepointPath"]
     assert [s["status"]["state"] for s in snapshots(k8s).values() if s["status"]["path"] == path] == ["COMPLETED"]
+
+
+def journal(tmp_path):
+    return tmp_path / "manifests" / "local-fko" / ("%s.journal.json" % JOB)
+
+
+UPGRADE_KILL_POINTS = {
+    # journaled, the spec not written yet
+    "journaled": lambda k8s, tmp: journal(tmp).exists() and deployment(k8s)["spec"]["image"] == IMAGE % "2.0.0",
+    # the spec written, the operator busy with the savepoint upgrade
+    "spec_written": lambda k8s, tmp: deployment(k8s)["spec"]["image"] == IMAGE % "2.1.0",
+    # the new run STABLE, the validation window open
+    "validation_window": lambda k8s, tmp: journal(tmp).exists() and deployment(k8s)["spec"]["image"] == IMAGE % "2.1.0"
+    and running_stable(deployment(k8s)),
+}
+
+
+def crash_upgrade_at(k8s, tmp_path, version, moment):
+    proc = start_playbook("upgrade_job.yml", fko_env(k8s, validation_seconds=10),
+                          {"flinkops_manifest_dir": str(tmp_path / "manifests"), "fko_local_version": version},
+                          log=tmp_path / "first.log", limit="fko_local")
+    try:
+        reached = wait_for(lambda: moment(k8s, tmp_path), proc, timeout=120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+
+
+@pytest.mark.parametrize("moment", sorted(UPGRADE_KILL_POINTS))
+def test_an_upgrade_crashed_at_any_step_is_finished_and_validated_by_the_next_run(k8s, tmp_path, moment):
+    """Repro: killed after the spec write, the re-run found the declared spec and reported nothing to
+    do: the validation the crashed run owed was never run."""
+    deployed(k8s, tmp_path)
+    snaps_before = snapshots(k8s)
+    crash_upgrade_at(k8s, tmp_path, "2.1.0", UPGRADE_KILL_POINTS[moment])
+
+    second = play(k8s, "upgrade_job.yml", tmp_path, fko_local_version="2.1.0")
+    assert second.rc == 0, second.stdout[-4000:]
+    validated = [t for t in second.tasks if t["_task"].startswith("Validation | the new version runs")]
+    assert validated and not validated[0].get("skipped") and not validated[0].get("failed"), \
+        "the validation the crashed run missed was run"
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["image"] == IMAGE % "2.1.0"
+    upgrade = [s for name, s in snapshots(k8s).items() if name not in snaps_before]
+    assert len(upgrade) == 1 and upgrade[0]["status"]["state"] == "COMPLETED", "one upgrade savepoint: %s" % upgrade
+    assert fd["status"]["jobStatus"]["upgradeSavepointPath"] == upgrade[0]["status"]["path"]
+    assert not journal(tmp_path).exists(), "the journal is closed once the new version is validated"
+
+    third = play(k8s, "upgrade_job.yml", tmp_path, fko_local_version="2.1.0")
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
+
+
+def test_an_upgrade_crashed_in_its_validation_of_a_failing_version_is_rolled_back_by_the_next_run(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    k8s.inject("fails_after", image=":2.3.0", after=4, error="java.lang.IllegalStateException: poison record")
+    snaps_before = snapshots(k8s)
+    crash_upgrade_at(k8s, tmp_path, "2.3.0", lambda k, t: journal(t).exists() and running_stable(deployment(k))
+                     and deployment(k)["spec"]["image"] == IMAGE % "2.3.0")
+    recorded = json.loads(journal(tmp_path).read_text())
+    assert recorded["previous_spec"]["image"] == IMAGE % "2.0.0"
+
+    second = play(k8s, "upgrade_job.yml", tmp_path, fko_local_version="2.3.0", flink_validation_seconds=8)
+    assert second.rc != 0
+    rollback = second.task("Rollback | start the previous spec from the operator's upgrade savepoint, "
+                           "FlinkDeployment %s" % JOB)
+    assert not rollback.get("failed"), rollback.get("msg")
+    cause = second.task("Rollback | fail with the cause")
+    assert "rolled back" in cause["msg"] and "poison record" in cause["msg"], cause["msg"]
+    assert_last_good_spec_runs_from_the_pre_upgrade_savepoint(k8s, IMAGE % "2.0.0", snaps_before)
+    assert not journal(tmp_path).exists()

@@ -11,7 +11,9 @@
 #                                   with GATES_BASE_REF (default main) carries a changelogs/fragments/ file
 #   tests/support/gates.sh ee       ansible-builder create of meta/execution-environment.yml, the rendered
 #                                   context checked, and the installed tarball's dependencies introspected
-#   tests/support/gates.sh all      all of the above; exit status != 0 if any failed
+#   tests/support/gates.sh all      all of the above but units (pytest runs the same unit tests first in
+#                                   `make test`; `units` is the same suite under ansible-test's layout,
+#                                   about 5 min more); exit status != 0 if any failed
 #
 # Environment:
 #   GATES_VENV      venv holding ansible / ansible-lint (default: <repo>/.venv)
@@ -277,9 +279,14 @@ gate_docs() {
   # the fko_* modules use kubernetes.core's doc fragments: it must be beside the collection
   copy_dependencies "$(dirname "$(dirname "$(dirname "$coll")")")"
   # every plugin (modules, filters, callbacks, ...) and role argument spec, found by
-  # antsibull-docs itself: plugins added later are linted without a list here
-  (cd "$coll" && ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$coll")")")" \
-    antsibull-docs lint-collection-docs --plugin-docs .)
+  # antsibull-docs itself: plugins added later are linted without a list here. Run from an empty
+  # HOME and directory: no ~/.ansible of earlier runs (molecule installs the collection there), no
+  # ansible.cfg of the checkout.
+  local home
+  home="$(mktmp)"
+  (cd "$home" && HOME="$home" ANSIBLE_HOME="$home/.ansible" \
+    ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$coll")")")" \
+    antsibull-docs lint-collection-docs --plugin-docs "$coll")
 }
 
 gate_changelog() {
@@ -368,14 +375,24 @@ gate_ee() {
 }
 
 SUMMARY=()
+ALL_GATES="sanity lint build docs changelog fragment ee"
 
+FAILED_TAILS=()
+GATE_LOGS=""
+
+# Runs one gate, its output shown as it comes and kept in a log: a failed gate's last lines are
+# printed again under the summary, where a CI log that keeps only its tail still shows the cause.
 run_timed() {
-  local name="$1" start rc=0 line
+  local name="$1" start rc=0 line log
   start=$(date +%s)
-  "gate_$name" || rc=$?
+  [ -n "$GATE_LOGS" ] || GATE_LOGS="$(mktmp)"
+  log="$GATE_LOGS/$name.log"
+  "gate_$name" > >(tee "$log" >&2) 2>&1 || rc=$?
+  wait $! 2>/dev/null || true
   line="$(printf '%-7s %s in %ss' "$name" "$([ "$rc" -eq 0 ] && echo PASS || echo "FAIL (rc=$rc)")" "$(( $(date +%s) - start ))")"
   SUMMARY+=("$line")
   echo "$line" >&2
+  [ "$rc" -eq 0 ] || FAILED_TAILS+=("--- $name failed; its last 40 lines:" "$(tail -n 40 "$log")")
   return "$rc"
 }
 
@@ -384,9 +401,10 @@ main() {
   case "$cmd" in
     sanity|units|lint|build|docs|changelog|fragment|ee) run_timed "$cmd" || rc=$? ;;
     all)
-      for g in sanity units lint build docs changelog fragment ee; do run_timed "$g" || rc=1; done
+      for g in $ALL_GATES; do run_timed "$g" || rc=1; done
       printf '\n=== summary\n' >&2
       printf '%s\n' "${SUMMARY[@]}" >&2
+      [ "${#FAILED_TAILS[@]}" -eq 0 ] || printf '\n%s\n' "${FAILED_TAILS[@]}" >&2
       ;;
     -h|--help|help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; return 0 ;;
     *) echo "usage: $0 {sanity|units|lint|build|docs|changelog|fragment|ee|all}" >&2; return 2 ;;

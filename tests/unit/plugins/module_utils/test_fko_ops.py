@@ -97,3 +97,50 @@ def test_deployment_body_keeps_the_resource_version_and_never_the_status():
                                    current)
     assert body["metadata"]["resourceVersion"] == "41" and "status" not in body
     assert body["metadata"]["labels"] == {"team": "a", "flinkops.io/version": "3"}
+
+
+class Conflicting(object):
+    """A namespace whose first ``conflicts`` PUTs meet a status write (409); ``spec_write`` makes
+    the object's generation move on at the first conflict, as a write of someone else does."""
+    namespace = "flink"
+
+    def __init__(self, conflicts, spec_write=False):
+        self.obj = fd()
+        self.obj["metadata"]["resourceVersion"] = "1"
+        self.conflicts, self.spec_write, self.puts = conflicts, spec_write, []
+
+    def get(self, kind, name):
+        return json.loads(json.dumps(self.obj))
+
+    def replace(self, kind, body):
+        self.puts.append(body["metadata"]["resourceVersion"])
+        if self.conflicts:
+            self.conflicts -= 1
+            self.obj["metadata"]["resourceVersion"] = str(int(self.obj["metadata"]["resourceVersion"]) + 1)
+            if self.spec_write:
+                self.obj["metadata"]["generation"] += 1
+            raise FkoError("update of FlinkDeployment flink/app: HTTP 409 Conflict", status=409)
+        self.obj = dict(body, metadata=dict(body["metadata"], generation=self.obj["metadata"]["generation"] + 1))
+        return self.obj
+
+
+def test_a_put_that_meets_a_status_write_is_read_and_written_again():
+    ns = Conflicting(conflicts=2)
+    written = fko_ops.FkoDeployments(ns).apply("app", {"image": "app:3", "job": {"state": "running"}}, {})
+    assert written["spec"]["image"] == "app:3"
+    assert ns.puts == ["1", "2", "3"], "each attempt carries the resourceVersion it read"
+
+
+def test_a_spec_changed_by_someone_else_meanwhile_is_never_overwritten():
+    ns = Conflicting(conflicts=1, spec_write=True)
+    with pytest.raises(FkoError) as err:
+        fko_ops.FkoDeployments(ns).apply("app", {"image": "app:3", "job": {"state": "running"}}, {})
+    assert "changed by someone else (generation 2, now 3)" in str(err.value) and "nothing was written" in str(err.value)
+    assert ns.puts == ["1"] and ns.obj["spec"]["image"] == "app:2"
+
+
+def test_a_conflict_that_does_not_clear_fails_with_the_server_message():
+    ns = Conflicting(conflicts=fko_ops.CONFLICT_ATTEMPTS)
+    with pytest.raises(FkoError) as err:
+        fko_ops.FkoDeployments(ns).apply("app", {"image": "app:3", "job": {"state": "running"}}, {})
+    assert "409 Conflict" in str(err.value) and len(ns.puts) == fko_ops.CONFLICT_ATTEMPTS
