@@ -10,8 +10,10 @@ import json
 
 import pytest
 
+from tests.integration.ansible_run import start_playbook, wait_for
 from tests.integration.test_fko_upgrade_playbook import (  # noqa: F401  pylint: disable=unused-import
-    JOB, NS, deployed, deployment, k8s, play, real_writes, running_stable, snapshots)
+    JOB, NS, deployed, deployment, fko_env, k8s, play, real_writes, running_stable, snapshots)
+from tests.support.crash import crash
 from tests.support.fake_kubernetes import specs_dir
 
 pytestmark = [pytest.mark.integration,
@@ -46,8 +48,10 @@ def test_scale_through_the_operators_savepoint(k8s, tmp_path):
                {"Content-Type": "application/merge-patch+json"})
     k8s.requests.clear()
     check = check_writes_nothing(k8s, tmp_path, "scale_job.yml")
-    assert check.task("Procedure | the declared parallelism of each selected job, from the operator's savepoint")[
-        "changed"]
+    planned = check.task("Procedure | write the declared spec; the operator stops the job with a savepoint and "
+                         "starts it from it, %s" % JOB)
+    assert planned["changed"] and planned["diff"]["after"]["spec"]["job"]["parallelism"] == 2
+    assert planned["diff"]["after"]["spec"]["image"] == deployment(k8s)["spec"]["image"], "only the parallelism"
     run = play(k8s, "scale_job.yml", tmp_path)
     assert run.rc == 0, run.stdout[-3000:]
     fd = deployment(k8s)
@@ -56,7 +60,40 @@ def test_scale_through_the_operators_savepoint(k8s, tmp_path):
     assert js["jobId"] != old["jobId"] and js["upgradeSavepointPath"]
     assert [s["status"]["state"] for s in snapshots(k8s).values()
             if s["status"]["path"] == js["upgradeSavepointPath"]] == ["COMPLETED"]
+    watched = run.task("Validation | what the watch saw last, job %s" % JOB)["ansible_facts"]["validate_result"]
+    assert watched["verdict"] == "passed", watched
+    assert not (tmp_path / "manifests" / "local-fko" / ("%s.scale-journal.json" % JOB)).exists()
     second_run_changes_nothing(k8s, tmp_path, "scale_job.yml")
+
+
+def test_a_rescale_that_fails_in_its_window_is_rolled_back_and_a_crashed_one_is_finished_by_the_next_run(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    journal = tmp_path / "manifests" / "local-fko" / ("%s.scale-journal.json" % JOB)
+    # killed right after the new parallelism was written: the next run validates it
+    proc = start_playbook("scale_job.yml", fko_env(k8s, validation_seconds=10),
+                          {"flinkops_manifest_dir": str(tmp_path / "manifests"), "fko_local_parallelism": 3},
+                          log=tmp_path / "first.log", limit="fko_local")
+    try:
+        reached = wait_for(lambda: journal.exists() and deployment(k8s)["spec"]["job"]["parallelism"] == 3, proc, 120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+    again = play(k8s, "scale_job.yml", tmp_path, fko_local_parallelism=3)
+    assert again.rc == 0, again.stdout[-3000:]
+    watched = again.task("Validation | what the watch saw last, job %s" % JOB)["ansible_facts"]["validate_result"]
+    assert watched["verdict"] == "passed", "the validation the crashed run missed was run"
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["job"]["parallelism"] == 3 and not journal.exists()
+
+    # a parallelism at which the job fails in the window: back to the previous one, from the same savepoint
+    k8s.inject("fails_after", parallelism=4, after=1.5, error="java.lang.OutOfMemoryError: Java heap space")
+    failed = play(k8s, "scale_job.yml", tmp_path, fko_local_parallelism=4, flink_validation_seconds=6,
+                  fko_stable_seconds=0)
+    assert failed.rc != 0
+    cause = failed.task("Rollback | fail with the cause")
+    assert "parallelism 4 failed validation and was rolled back" in cause["msg"] and "Java heap space" in cause["msg"]
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["job"]["parallelism"] == 3 and not journal.exists()
 
 
 def test_suspend_keeps_the_state_in_a_savepoint_and_resume_starts_from_it(k8s, tmp_path):

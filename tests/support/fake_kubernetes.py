@@ -291,7 +291,7 @@ class FakeKubernetes:
 
     def inject(self, kind, **match):
         """``unstable`` (``image=`` substring of the spec's image: the job keeps RESTARTING),
-        ``fails_after`` (``image=``, ``after=`` seconds of RUNNING, then the job and the lifecycle
+        ``fails_after`` (``image=``, ``parallelism=``, ``after=`` seconds of RUNNING, then the job and the lifecycle
         are FAILED), ``snapshot_fails`` (``name=`` prefix, ``error=``), ``operator_restart``
         (``down=`` seconds; once, right after the next upgrade savepoint)."""
         with self.lock:
@@ -734,7 +734,8 @@ class FakeOperator:
                 self._write(fd, lambda o: (o["status"].update(jobManagerDeploymentStatus="READY"),
                                            o["status"]["jobStatus"].update(state="RUNNING", updateTime=str(int(time.time() * 1000)))))
             return
-        late = self.api.injection("fails_after", lambda inj: inj.get("image", "") in (spec.get("image") or ""))
+        late = self.api.injection("fails_after", lambda inj: inj.get("image", "") in (spec.get("image") or "") and (
+            "parallelism" not in inj or inj["parallelism"] == (spec.get("job") or {}).get("parallelism")))
         if late and state == "RUNNING" and time.time() - int(job_status.get("startTime") or 0) / 1000.0 >= float(
                 late.get("after", 1.0)):
             error = json.dumps({"type": "org.apache.flink.kubernetes.operator.exception.ReconciliationException",
