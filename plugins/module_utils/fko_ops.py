@@ -197,6 +197,10 @@ class FkoDeployments(object):
             return written
         raise FkoError("%s %s/%s: not written" % (DEPLOYMENT, self.client.namespace, name))  # pragma: no cover
 
+    def reconciling(self, obj):
+        """Whether the operator has yet to reconcile the current generation of ``obj``."""
+        return obj is not None and not observed(obj)
+
     def require_target(self, check_mode, warn):
         if not self.client.namespace_exists():
             if not check_mode:

@@ -139,7 +139,10 @@ class OperatorApplication(object):
             and state_now in FAILED_JOB_STATES
         if current and not diff_keys and not restart:
             result = {"changed": False, "outcome": "none", "application": current, "job_state": state_now}
-            if p["wait"] and state_now != want:
+            # the declared spec is there but the operator has not acted on it yet (a concurrent run
+            # wrote it): the old job still runs, and what counts is the run the new spec starts
+            reconciling = getattr(self.client, "reconciling", lambda obj: False)(current)
+            if p["wait"] and (state_now != want or (reconciling and not self.check_mode)):
                 # Nothing to write, but a deployment is still on its way: report where it ends.
                 app = self.client.wait(self.name, want, p["wait_timeout"], stable_seconds=0, report=self.report)
                 result.update(application=app, job_state=job_state(app))

@@ -7,6 +7,7 @@ The oracle is what the fake API server holds afterwards.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -25,13 +26,27 @@ JOB = "stateful-counter"
 IMAGE = "registry.example.com/flinkops/stateful-counter:%s"
 
 
-@pytest.fixture
-def k8s(tmp_path):
-    with FakeKubernetes(step_delay=0.1, stable_delay=0.2, savepoint_delay=0.1) as fake:
+@contextlib.contextmanager
+def fake_cluster(tmp_path, step_delay=0.1, savepoint_delay=0.1):
+    with FakeKubernetes(step_delay=step_delay, stable_delay=0.2, savepoint_delay=savepoint_delay) as fake:
         fake.handle("POST", "/api/v1/namespaces", b'{"apiVersion": "v1", "kind": "Namespace", "metadata": '
                     b'{"name": "%s"}}' % NS.encode(), {"Content-Type": "application/json"})
         fake.kubeconfig_path = fake.kubeconfig(tmp_path / "kubeconfig")
         fake.requests.clear()
+        yield fake
+
+
+@pytest.fixture
+def k8s(tmp_path):
+    with fake_cluster(tmp_path) as fake:
+        yield fake
+
+
+@pytest.fixture
+def slow_k8s(tmp_path):
+    """An operator that takes seconds for a savepoint upgrade, as a real one does: a second run reads
+    the deployment while the operator is still at it."""
+    with fake_cluster(tmp_path, step_delay=1.5, savepoint_delay=1.5) as fake:
         yield fake
 
 
@@ -260,4 +275,28 @@ def test_an_upgrade_crashed_in_its_validation_of_a_failing_version_is_rolled_bac
     cause = second.task("Rollback | fail with the cause")
     assert "rolled back" in cause["msg"] and "poison record" in cause["msg"], cause["msg"]
     assert_last_good_spec_runs_from_the_pre_upgrade_savepoint(k8s, IMAGE % "2.0.0", snaps_before)
+    assert not journal(tmp_path).exists()
+
+
+def test_two_upgrades_at_once_make_one_new_run_from_one_savepoint(slow_k8s, tmp_path):
+    """Repro: the run whose write found the spec already written returned the old job (the operator had
+    not acted yet), validated that id, saw the new run as "another run" and rolled back the healthy
+    upgrade (1 in 3 tries with a fast fake operator; every time with a slow one)."""
+    k8s = slow_k8s
+    deployed(k8s, tmp_path)
+    snaps_before = snapshots(k8s)
+    extra = {"flinkops_manifest_dir": str(tmp_path / "manifests"), "fko_local_version": "2.1.0"}
+    runs = [start_playbook("upgrade_job.yml", fko_env(k8s, validation_seconds=3), extra, log=tmp_path / ("run%d.log" % i),
+                           limit="fko_local") for i in (1, 2)]
+    codes = [run.wait(300) for run in runs]
+    logs = [(tmp_path / ("run%d.log" % i)).read_text() for i in (1, 2)]
+    assert 0 in codes, logs[0][-3000:] + logs[1][-3000:]
+    for code, log in zip(codes, logs):
+        # the other run either found the upgrade done or in progress, or was refused naming the conflict
+        assert code == 0 or "changed by someone else" in log, log[-3000:]
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["image"] == IMAGE % "2.1.0"
+    upgrade = [s for name, s in snapshots(k8s).items() if name not in snaps_before]
+    assert len(upgrade) == 1, "one savepoint upgrade: %s" % [s["metadata"]["name"] for s in upgrade]
+    assert fd["status"]["jobStatus"]["upgradeSavepointPath"] == upgrade[0]["status"]["path"]
     assert not journal(tmp_path).exists()

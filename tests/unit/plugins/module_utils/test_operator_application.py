@@ -132,6 +132,32 @@ def test_the_desired_spec_running_is_no_change():
     assert result["changed"] is False and result["outcome"] == "none" and apps.applied == []
 
 
+def test_the_desired_spec_not_yet_reconciled_is_waited_for_and_the_new_run_returned():
+    """Repro: a second run found the spec a concurrent run had just written, returned the old job (the
+    operator had not acted yet), validated that id and rolled back the healthy upgrade."""
+    class Reconciling(FakeApps):
+        waits = []
+        pending = True
+
+        def reconciling(self, obj):
+            return self.pending
+
+        def wait(self, name, want, timeout, previous_job_id=None, stable_seconds=0, since=None, report=None):
+            self.waits.append(want)
+            self.add(name, SPEC)  # the operator started the new spec: a new run
+            self.pending = False
+            return self.get(name)
+
+    apps = Reconciling()
+    apps.add("orders", SPEC)
+    result = converge(apps, image="orders:1")
+    assert result["changed"] is False and apps.applied == [] and apps.waits == ["RUNNING"]
+    assert result["application"]["status"]["jobStatus"]["jobId"] == "job-2"
+    apps.pending = True
+    assert converge(apps, check_mode=True, image="orders:1")["outcome"] == "none" and apps.waits == ["RUNNING"], \
+        "check mode does not wait for the operator"
+
+
 def test_create_needs_an_image():
     with pytest.raises(CmfError, match="does not exist in namespace test: image"):
         converge(FakeApps(), jar_uri="local:///job.jar")
