@@ -17,7 +17,9 @@ marker=(-m "not failover")
 # module-scoped cluster (bare metal, diagnostics) need. (--dist loadgroup ignores xdist_group marks
 # with pytest-xdist 3.8 and pytest 9.2 here: it split test_bare_metal across both workers.)
 # FLINKOPS_TEST_WORKERS=0 runs everything in one process.
-workers=(-n "${FLINKOPS_TEST_WORKERS:-2}" --dist loadfile)
+# --no-loadscope-reorder: files go to the workers in collection order, the slowest first
+# (tests/conftest.py SLOWEST_FIRST), not the files with the most tests first.
+workers=(-n "${FLINKOPS_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder)
 [ "${FLINKOPS_TEST_WORKERS:-2}" = 0 ] && workers=()
 python -m pytest tests "${marker[@]}" "${workers[@]}" -p no:cacheprovider --durations=25 \
   --junitxml=tests/output/junit.xml
