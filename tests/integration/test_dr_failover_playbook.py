@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.integration.ansible_run import run_playbook
+from tests.integration.ansible_run import run_playbook, start_playbook
 from tests.integration.ccloud_support import KEYS
 from tests.support.fake_confluent_cloud import FakeConfluentCloud
 
@@ -106,3 +106,24 @@ def test_rerun_after_a_partial_failure_finishes_the_rest_only(dr):
     assert again.task("Validation | report")["msg"]["already_failed_over"] == ["orders", "refunds"]
     assert cc.mirror("lkc-dr", LINK, "payments")["mirror_status"] == "STOPPED"
     assert cc.statement(STATEMENT)["status"]["phase"] == "RUNNING"
+
+
+def test_two_failovers_at_once_start_each_dr_statement_once_and_both_end_failed_over(dr):
+    cc, env, tmp = dr
+    runs = [start_playbook("dr_failover.yml", env, log=tmp / ("run%d.log" % i), limit="ccloud_local") for i in (1, 2)]
+    codes = [run.wait(300) for run in runs]
+    logs = [(tmp / ("run%d.log" % i)).read_text() for i in (1, 2)]
+    assert 0 in codes, logs[0][-3000:] + logs[1][-3000:]
+    for code, log in zip(codes, logs):
+        # the other run found the work done or in progress, or failed naming what it met; never a second statement
+        assert code == 0 or "already exists" in log or "409" in log, log[-3000:]
+    for topic in ("orders", "payments", "refunds"):
+        assert cc.mirror("lkc-dr", LINK, topic)["mirror_status"] == "STOPPED"
+    assert cc.statement(STATEMENT)["status"]["phase"] == "RUNNING"
+    creates = [e for e in cc.writes("flink") if e["method"] == "POST" and e["path"].endswith("/statements")]
+    made = [e for e in creates if (e["body"] or {}).get("name") == STATEMENT and e["status"] < 300]
+    assert creates and len(made) == 1, creates
+    assert json.loads((tmp / "kafka-bootstrap.json").read_text())["active"] == "dr"
+
+    again = run_playbook("dr_failover.yml", "ccloud_local", extra_env=env)
+    assert again.rc == 0 and again.changed_count() == 0, again.stdout[-3000:]
