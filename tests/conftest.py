@@ -31,9 +31,9 @@ def pytest_configure(config):
 
 # The files that take longest, handed to the pytest-xdist workers first (make test runs
 # `--dist loadfile --no-loadscope-reorder`: files go out in collection order). Without this xdist
-# sends the files with the most tests first, so the bare-metal cluster tests (six tests, about
-# 25 min on one worker) started 38 min into the run and the other worker sat idle at the end.
-# Every other file keeps its place; the unit tests (quick) come last and fill the gaps.
+# sends the files with the most tests first, so the bare-metal cluster tests (six tests, 25 to 35 min
+# on one worker) started about 38 min into the run and were among the last to end. Every other file
+# keeps its place; the unit tests (quick) come last and fill the gaps.
 SLOWEST_FIRST = (
     "tests/integration/test_bare_metal.py",
     "tests/integration/test_molecule.py",
