@@ -596,3 +596,32 @@ def test_a_redeploy_crashed_before_the_hotfix_was_validated_is_validated_by_the_
     third = play(cmf, "incident_restart_loop.yml", tmp_path, **{k: v for k, v in redeploy.items()
                                                                 if k != "flinkops_manifest_dir"})
     assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
+
+
+def test_a_restore_crashed_after_the_restored_spec_was_applied_is_finished_by_the_next_run(cmf, tmp_path):
+    """A kill right after CMF was given the restored spec: the next run ends with the application
+    running from the requested savepoint, without a second pre-restore savepoint nor a second restore.
+    (Not yet: the next run does not redo the validation the killed run missed; see issue 9.)"""
+    seed(cmf)
+    requests.post(cmf.url + "/cmf/api/v1/detached-savepoints", timeout=5, json={
+        "apiVersion": "cmf.confluent.io/v1", "kind": "Savepoint", "metadata": {"name": "from-oss"},
+        "spec": {"path": "s3://oss/savepoints/savepoint-0a1b2c"}}).raise_for_status()
+    restore = {"flinkops_manifest_dir": str(tmp_path), "restore_job": APP, "restore_savepoint": "from-oss",
+               "restore_replace_running": True}
+    proc = start_playbook("restore_state.yml", cmf_env(cmf, validation_seconds=10), restore,
+                          log=tmp_path / "first.log", limit="cmf_local")
+    try:
+        reached = wait_for(lambda: cmf.application(ENV, APP).get("restored_from") == "s3://oss/savepoints/savepoint-0a1b2c",
+                           proc, timeout=120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+
+    second = play(cmf, "restore_state.yml", tmp_path, **{k: v for k, v in restore.items()
+                                                         if k != "flinkops_manifest_dir"})
+    assert second.rc == 0, second.stdout[-4000:]
+    app = cmf.application(ENV, APP)
+    assert app["restored_from"] == "s3://oss/savepoints/savepoint-0a1b2c" and state(cmf) == "RUNNING"
+    pre = [sp for sp in cmf.app_savepoints(ENV, APP) if sp["metadata"]["name"].startswith(APP + "-pre-restore-")]
+    assert len(pre) == 1, "one savepoint of the replaced state: %s" % [sp["metadata"]["name"] for sp in pre]
+    assert cmf.deleted_savepoints == []
