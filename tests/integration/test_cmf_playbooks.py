@@ -600,8 +600,8 @@ def test_a_redeploy_crashed_before_the_hotfix_was_validated_is_validated_by_the_
 
 def test_a_restore_crashed_after_the_restored_spec_was_applied_is_finished_by_the_next_run(cmf, tmp_path):
     """A kill right after CMF was given the restored spec: the next run ends with the application
-    running from the requested savepoint, without a second pre-restore savepoint nor a second restore.
-    (Not yet: the next run does not redo the validation the killed run missed; see issue 9.)"""
+    running from the requested savepoint, without a second pre-restore savepoint nor a second restore,
+    and runs the validation the killed run missed (before the journal it saw nothing pending)."""
     seed(cmf)
     requests.post(cmf.url + "/cmf/api/v1/detached-savepoints", timeout=5, json={
         "apiVersion": "cmf.confluent.io/v1", "kind": "Savepoint", "metadata": {"name": "from-oss"},
@@ -625,3 +625,10 @@ def test_a_restore_crashed_after_the_restored_spec_was_applied_is_finished_by_th
     pre = [sp for sp in cmf.app_savepoints(ENV, APP) if sp["metadata"]["name"].startswith(APP + "-pre-restore-")]
     assert len(pre) == 1, "one savepoint of the replaced state: %s" % [sp["metadata"]["name"] for sp in pre]
     assert cmf.deleted_savepoints == []
+    validated = second.task("Validation | the application restored from the chosen savepoint")
+    assert not validated.get("skipped") and not validated.get("failed"), "the validation the killed run missed was run"
+    assert not (tmp_path / "local-cmf" / ("%s.restore-journal.json" % APP)).exists()
+
+    third = play(cmf, "restore_state.yml", tmp_path, **{k: v for k, v in restore.items()
+                                                        if k != "flinkops_manifest_dir"})
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
