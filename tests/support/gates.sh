@@ -281,10 +281,15 @@ gate_docs() {
   # every plugin (modules, filters, callbacks, ...) and role argument spec, found by
   # antsibull-docs itself: plugins added later are linted without a list here. Run from an empty
   # HOME and directory: no ~/.ansible of earlier runs (molecule installs the collection there), no
-  # ansible.cfg of the checkout.
+  # ansible.cfg of the checkout. The venv's own collections are hidden
+  # (ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False): antsibull-docs copies each dependency from the first
+  # path `ansible-galaxy collection list` gives, which sorts by path, and copies a path inside a git
+  # work tree with `git ls-files`. Where the checkout sorts before TMPDIR, it took the venv's
+  # kubernetes.core (under the git-ignored .venv), copied none of its files and found no doc
+  # fragments (CI of stop 17; reproduced with TMPDIR=/work/zzz).
   local home
   home="$(mktmp)"
-  (cd "$home" && HOME="$home" ANSIBLE_HOME="$home/.ansible" \
+  (cd "$home" && HOME="$home" ANSIBLE_HOME="$home/.ansible" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False \
     ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$coll")")")" \
     antsibull-docs lint-collection-docs --plugin-docs "$coll")
 }
