@@ -155,6 +155,79 @@ def test_backup_then_restore_from_it_and_a_failed_snapshot_deletes_nothing(k8s, 
     assert running_stable(deployment(k8s))
 
 
+def backed_up(k8s, tmp_path):
+    """The job deployed and backed up by backup_state.yml: the path of its backup snapshot."""
+    deployed(k8s, tmp_path)
+    backup = play(k8s, "backup_state.yml", tmp_path)
+    assert backup.rc == 0, backup.stdout[-3000:]
+    (snap,) = snapshots(k8s).values()
+    return snap["status"]["path"]
+
+
+def upgrade_snapshots(k8s):
+    """The savepoints the operator took when it suspended the job (the rollback's)."""
+    return [s for s in snapshots(k8s).values() if s["metadata"]["labels"].get("snapshot.type") == "UPGRADE"]
+
+
+RESTORE_KILL_POINTS = {
+    # the operator suspended the replaced job with its savepoint; the start is not written yet
+    "suspended": lambda k8s, chosen: deployment(k8s)["status"].get("jobStatus", {}).get("state") == "SUSPENDED",
+    # the start from the chosen savepoint is written; the run is waiting for it or validating it
+    "start_written": lambda k8s, chosen: deployment(k8s)["spec"]["job"].get("initialSavepointPath") == chosen,
+}
+
+
+def crashed_restore(k8s, tmp_path, kill_at, chosen):
+    journal = tmp_path / "manifests" / "local-fko" / ("%s.restore-journal.json" % JOB)
+    proc = start_playbook("restore_state.yml", fko_env(k8s, validation_seconds=10),
+                          {"flinkops_manifest_dir": str(tmp_path / "manifests"), "restore_job": JOB,
+                           "restore_replace_running": True}, log=tmp_path / "first.log", limit="fko_local")
+    try:
+        reached = wait_for(lambda: journal.exists() and RESTORE_KILL_POINTS[kill_at](k8s, chosen), proc, 120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+    return journal
+
+
+@pytest.mark.parametrize("kill_at", sorted(RESTORE_KILL_POINTS))
+def test_a_restore_crashed_at_any_step_is_finished_by_the_next_run(k8s, tmp_path, kill_at):
+    chosen = backed_up(k8s, tmp_path)
+    journal = crashed_restore(k8s, tmp_path, kill_at, chosen)
+
+    again = play(k8s, "restore_state.yml", tmp_path, restore_job=JOB, restore_replace_running=True)
+    assert again.rc == 0, [(t["_task"], t.get("msg")) for t in again.tasks if t.get("failed")]
+    watched = again.task("Validation | what the watch saw last, job %s" % JOB)["ansible_facts"]["validate_result"]
+    assert watched["verdict"] == "passed", "the validation the crashed run missed was run"
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["job"]["initialSavepointPath"] == chosen
+    assert fd["status"]["jobStatus"]["upgradeSavepointPath"] == chosen
+    kept = upgrade_snapshots(k8s)
+    assert len(kept) == 1 and kept[0]["status"]["state"] == "COMPLETED", "the replaced job was suspended once"
+    assert not journal.exists()
+    second_run_changes_nothing(k8s, tmp_path, "restore_state.yml", restore_job=JOB, restore_replace_running=True)
+
+
+def test_a_restore_crashed_before_its_validation_fails_it_and_the_next_run_rolls_it_back(k8s, tmp_path):
+    chosen = backed_up(k8s, tmp_path)
+    before = deployment(k8s)["spec"]
+    # the job started from the chosen savepoint fails 1.5 s into its run
+    k8s.inject("fails_after", savepoint=chosen, after=1.5,
+               error="java.lang.IllegalStateException: incompatible state of operator counter")
+    journal = crashed_restore(k8s, tmp_path, "start_written", chosen)
+
+    again = play(k8s, "restore_state.yml", tmp_path, restore_job=JOB, restore_replace_running=True,
+                 fko_stable_seconds=0, flink_validation_seconds=6)
+    assert again.rc != 0
+    cause = again.task("Rollback | fail with the cause")["msg"]
+    (kept,) = upgrade_snapshots(k8s)
+    assert "restore of %s from %s failed" % (JOB, chosen) in cause and "incompatible state" in cause, cause
+    assert "it runs again from its own savepoint %s" % kept["status"]["path"] in cause, cause
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["job"]["initialSavepointPath"] == kept["status"]["path"]
+    assert fd["spec"]["image"] == before["image"] and not journal.exists()
+
+
 def test_health_report_from_the_job_records(k8s, tmp_path):
     deployed(k8s, tmp_path)
     check = play(k8s, "health_report.yml", tmp_path, check=True,

@@ -291,8 +291,8 @@ class FakeKubernetes:
 
     def inject(self, kind, **match):
         """``unstable`` (``image=`` substring of the spec's image: the job keeps RESTARTING),
-        ``fails_after`` (``image=``, ``parallelism=``, ``after=`` seconds of RUNNING, then the job and the lifecycle
-        are FAILED), ``snapshot_fails`` (``name=`` prefix, ``error=``), ``operator_restart``
+        ``fails_after`` (``image=``, ``parallelism=``, ``savepoint=`` the spec's initialSavepointPath, ``after=``
+        seconds of RUNNING, then the job and the lifecycle are FAILED), ``snapshot_fails`` (``name=`` prefix, ``error=``), ``operator_restart``
         (``down=`` seconds; once, right after the next upgrade savepoint)."""
         with self.lock:
             self.injections.append(dict(match, kind=kind))
@@ -735,7 +735,8 @@ class FakeOperator:
                                            o["status"]["jobStatus"].update(state="RUNNING", updateTime=str(int(time.time() * 1000)))))
             return
         late = self.api.injection("fails_after", lambda inj: inj.get("image", "") in (spec.get("image") or "") and (
-            "parallelism" not in inj or inj["parallelism"] == (spec.get("job") or {}).get("parallelism")))
+            "parallelism" not in inj or inj["parallelism"] == (spec.get("job") or {}).get("parallelism")) and (
+            "savepoint" not in inj or inj["savepoint"] == (spec.get("job") or {}).get("initialSavepointPath")))
         if late and state == "RUNNING" and time.time() - int(job_status.get("startTime") or 0) / 1000.0 >= float(
                 late.get("after", 1.0)):
             error = json.dumps({"type": "org.apache.flink.kubernetes.operator.exception.ReconciliationException",
