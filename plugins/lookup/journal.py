@@ -15,7 +15,7 @@ description:
   - Reads the JSON journal a recipe writes on the controller before a change it has not validated yet
     (an upgrade, a rescale, a restore, an incident mitigation), so that the next run finishes or rolls
     back what a killed run started.
-  - Returns an empty dictionary when there is no journal: no run was interrupted.
+  - Returns an empty dictionary when there is no journal (no run was interrupted).
   - A journal that exists but cannot be read, is not JSON or is not a JSON object fails the task and
     names the file. It is never taken for "no journal", which would repeat a change a killed run made.
 options:

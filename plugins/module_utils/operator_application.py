@@ -37,6 +37,28 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
     FAILED_JOB_STATES, MANAGED_JOB_KEYS, job_id, job_state, kept_metadata, merge, plan_resource,
     stringify_configuration, user_metadata)
 
+
+def application_options():
+    """The argument spec of the options documented in doc_fragments/operator_application.py."""
+    return dict(
+        image=dict(type="str"),
+        flink_version=dict(type="str"),
+        service_account=dict(type="str"),
+        jar_uri=dict(type="str"),
+        entry_class=dict(type="str"),
+        parallelism=dict(type="int"),
+        upgrade_mode=dict(type="str", choices=["savepoint", "last-state", "stateless"]),
+        flink_configuration=dict(type="dict"),
+        job_manager=dict(type="dict"),
+        task_manager=dict(type="dict"),
+        allow_non_restored_state=dict(type="bool", default=False),
+        restart_failed=dict(type="bool", default=True),
+        rollback=dict(type="bool", default=True),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=300),
+    )
+
+
 # Typed options and where they go in the FlinkDeployment spec.
 TYPED = (("image", ("image",)), ("flink_version", ("flinkVersion",)), ("service_account", ("serviceAccount",)),
          ("job_manager", ("jobManager",)), ("task_manager", ("taskManager",)), ("jar_uri", ("job", "jarURI")),

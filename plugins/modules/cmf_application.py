@@ -30,6 +30,7 @@ author:
   - flinkops maintainers (@flinkops)
 extends_documentation_fragment:
   - flinkops.cookbook.cmf
+  - flinkops.cookbook.operator_application
 options:
   environment:
     description: Name of the CMF environment of the application.
@@ -44,43 +45,10 @@ options:
     type: str
     choices: [running, suspended, absent]
     default: running
-  image:
-    description: Container image with Flink and the job (C(spec.image)).
-    type: str
-  flink_version:
-    description: Flink version of the image, as the operator names it (C(spec.flinkVersion)), for example C(v1_19).
-    type: str
-  service_account:
-    description: Kubernetes service account of the Flink pods (C(spec.serviceAccount)).
-    type: str
-  jar_uri:
-    description: URI of the job jar inside the image, for example C(local:///opt/flink/usrlib/job.jar) (C(spec.job.jarURI)).
-    type: str
-  entry_class:
-    description: Main class of the job (C(spec.job.entryClass)).
-    type: str
   args:
     description: Program arguments (C(spec.job.args)). Replaces the list CMF has.
     type: list
     elements: str
-  parallelism:
-    description: Job parallelism (C(spec.job.parallelism)).
-    type: int
-  upgrade_mode:
-    description:
-      - How the operator carries state over a spec change (C(spec.job.upgradeMode)). C(savepoint) keeps the state
-        through a savepoint; C(stateless) drops it.
-    type: str
-    choices: [savepoint, last-state, stateless]
-  flink_configuration:
-    description: Flink configuration (C(spec.flinkConfiguration)); merged key by key, values sent as strings.
-    type: dict
-  job_manager:
-    description: "JobManager resources, for example C({resource: {memory: 1024m, cpu: 1}}) (C(spec.jobManager))."
-    type: dict
-  task_manager:
-    description: TaskManager resources and replicas (C(spec.taskManager)).
-    type: dict
   spec:
     description:
       - Any other part of the FlinkApplication spec (for example C(podTemplate)), merged under the typed options
@@ -100,30 +68,10 @@ options:
   savepoint_path:
     description: Start a (re)deployment from this savepoint path (for example one taken outside CMF).
     type: str
-  allow_non_restored_state:
-    description: With a savepoint, let the job start even if some of its state maps to no operator (that state is dropped).
-    type: bool
-    default: false
-  restart_failed:
-    description: Redeploy a job that is FAILED although its spec is the desired one.
-    type: bool
-    default: true
-  rollback:
-    description: When an update does not reach RUNNING, apply the previous spec again before failing.
-    type: bool
-    default: true
   keep_savepoints:
     description: With O(state=absent), detach the application's COMPLETED savepoints before deleting it.
     type: bool
     default: true
-  wait:
-    description: Wait for the job state (RUNNING or SUSPENDED) after a change.
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait for the job state.
-    type: int
-    default: 300
   stable_seconds:
     description:
       - After RUNNING, seconds the job must stay RUNNING with no C(JOB_EXCEPTION) event before the change counts as
@@ -228,7 +176,7 @@ progress:
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_module import CmfModule, argument_spec
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import CmfApplications
-from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import OperatorApplication
+from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import OperatorApplication, application_options
 
 
 def run(cm):
@@ -243,29 +191,15 @@ def main():
         environment=dict(type="str", required=True),
         name=dict(type="str", required=True),
         state=dict(type="str", default="running", choices=["running", "suspended", "absent"]),
-        image=dict(type="str"),
-        flink_version=dict(type="str"),
-        service_account=dict(type="str"),
-        jar_uri=dict(type="str"),
-        entry_class=dict(type="str"),
         args=dict(type="list", elements="str"),
-        parallelism=dict(type="int"),
-        upgrade_mode=dict(type="str", choices=["savepoint", "last-state", "stateless"]),
-        flink_configuration=dict(type="dict"),
-        job_manager=dict(type="dict"),
-        task_manager=dict(type="dict"),
         spec=dict(type="dict"),
         labels=dict(type="dict"),
         annotations=dict(type="dict"),
         savepoint_name=dict(type="str"),
         savepoint_path=dict(type="str"),
-        allow_non_restored_state=dict(type="bool", default=False),
-        restart_failed=dict(type="bool", default=True),
-        rollback=dict(type="bool", default=True),
         keep_savepoints=dict(type="bool", default=True),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=300),
         stable_seconds=dict(type="int", default=10),
+        **application_options()
     )
     CmfModule(spec, supports_check_mode=True, mutually_exclusive=[("savepoint_name", "savepoint_path")]).run(run)
 

@@ -66,3 +66,9 @@ def test_the_lookup_as_a_playbook_calls_it_gives_the_dictionary(tmp_path):
     out = proc.stdout + proc.stderr
     assert "ok: [localhost]" in out.split("TASK [damaged]")[0], out
     assert "The journal %s is not JSON" % damaged in out, out
+
+
+def test_the_lookup_gives_one_dictionary_per_path(tmp_path):
+    there = tmp_path / "there.json"
+    there.write_text(json.dumps({"restore_from": "s3://sp/savepoint-1"}))
+    assert LookupModule().run([str(there), str(tmp_path / "absent.json")]) == [{"restore_from": "s3://sp/savepoint-1"}, {}]
