@@ -30,15 +30,20 @@ def seed(cmf, parallelism=2):
         "flinkApplicationDefaults": {"spec": {"flinkConfiguration": {"state.savepoints.dir": "s3://local/sp"}}}},
         timeout=5)
     assert r.status_code == 200, r.text
+    create_application(cmf, APP, ["--name", APP], parallelism)
+
+
+def create_application(cmf, name, args, parallelism=2, labels=None):
+    """An application of the declared job's spec, created through the API as a run of a recipe leaves it."""
     body = {"apiVersion": "cmf.confluent.io/v1", "kind": "FlinkApplication",
-            "metadata": {"name": APP, "labels": {"flinkops.io/version": "2.0.0"}},
+            "metadata": {"name": name, "labels": dict({"flinkops.io/version": "2.0.0"}, **(labels or {}))},
             "spec": {"image": IMAGE, "flinkVersion": "v1_19",
                      "job": {"jarURI": "local:///opt/flink/usrlib/stateful-counter.jar",
-                             "entryClass": "flinkops.testjob.StatefulCounter", "args": ["--name", APP],
+                             "entryClass": "flinkops.testjob.StatefulCounter", "args": args,
                              "parallelism": parallelism, "upgradeMode": "savepoint", "state": "running"},
                      "jobManager": {"resource": {"memory": "1024m", "cpu": 1}},
                      "taskManager": {"resource": {"memory": "2048m", "cpu": 1}}}}
-    r = requests.post(api + "/environments/%s/applications" % ENV, json=body, timeout=5)
+    r = requests.post(cmf.url + "/cmf/api/v1/environments/%s/applications" % ENV, json=body, timeout=5)
     assert r.status_code == 201, r.text
 
 
@@ -366,6 +371,53 @@ def test_backfill_runs_beside_production_is_recorded_and_removed(cmf, tmp_path):
     assert cmf.application(ENV, APP + "-backfill-t2") is None
     assert not (tmp_path / "local-cmf" / ("backfill-%s-backfill-t2.json" % APP)).exists()
     assert cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"] == prod_job and state(cmf) == "RUNNING"
+
+
+def test_a_backfill_killed_after_its_record_is_finished_by_the_next_run(cmf, tmp_path):
+    """Killed between the record and the removal: the backfill application (here one still running,
+    stopped with a savepoint after backfill_max_seconds) would run on forever; the next run removes it."""
+    seed(cmf)
+    wait_running(cmf)
+    prod_job = cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"]
+    create_application(cmf, BACKFILL, backfill_vars()["backfill_args"], parallelism=2,
+                       labels={"flinkops.io/backfill-of": APP})
+    wait_running(cmf, BACKFILL)
+    record = tmp_path / "local-cmf" / ("backfill-%s.json" % BACKFILL)
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"backfill": BACKFILL, "from": APP, "platform": "cmf", "final_state": "RUNNING"}))
+    recorded = record.read_text()
+    start = len(cmf.log)
+    again = play(cmf, "backfill.yml", tmp_path, **backfill_vars())
+    assert again.rc == 0, again.stdout[-3000:]
+    assert cmf.application(ENV, BACKFILL) is None, "the application the killed run left is removed"
+    assert [w for w in writes(cmf, start) if BACKFILL in w[1]] == [
+        ("DELETE", "/cmf/api/v1/environments/%s/applications/%s" % (ENV, BACKFILL))], "removed, never run again"
+    assert record.read_text() == recorded
+    assert cmf.application(ENV, APP)["status"]["jobStatus"]["jobId"] == prod_job and state(cmf) == "RUNNING"
+    third = play(cmf, "backfill.yml", tmp_path, **backfill_vars())
+    assert third.rc == 0 and third.changed_count() == 0, third
+
+
+def test_a_backfill_a_killed_run_left_failed_is_removed_not_run_again(cmf, tmp_path):
+    seed(cmf)
+    wait_running(cmf)
+    cmf.inject("app_failed", app=BACKFILL, running_for=0.3,
+               message="java.lang.IllegalStateException: backfill sink refused the write")
+    create_application(cmf, BACKFILL, backfill_vars()["backfill_args"], parallelism=2,
+                       labels={"flinkops.io/backfill-of": APP})
+    import time
+
+    deadline = time.time() + 30
+    while cmf.application(ENV, BACKFILL)["status"].get("jobStatus", {}).get("state") != "FAILED":
+        assert time.time() < deadline, "the backfill did not fail"
+        time.sleep(0.05)
+    start = len(cmf.log)
+    again = play(cmf, "backfill.yml", tmp_path, **backfill_vars())
+    assert again.rc != 0 and "backfill sink refused the write" in again.stdout, again.stdout[-3000:]
+    assert [w for w in writes(cmf, start) if BACKFILL in w[1]] == [
+        ("DELETE", "/cmf/api/v1/environments/%s/applications/%s" % (ENV, BACKFILL))], "removed, not restarted"
+    assert cmf.application(ENV, BACKFILL) is None
+    assert not (tmp_path / "local-cmf" / ("backfill-%s.json" % BACKFILL)).exists()
 
 
 def test_health_report_from_the_job_records(cmf, tmp_path):
