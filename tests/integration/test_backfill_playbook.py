@@ -109,4 +109,3 @@ def test_a_journaled_backfill_flink_no_longer_knows_is_not_started_again(local_e
     assert "It is not started again" in res.stdout and str(journal) in res.stdout
     assert runs_of(api, name) == [] and journal.exists()
     assert [j["jid"] for j in api.active_jobs(JOB)] == [local_env["v1_job"]]
-
