@@ -228,6 +228,44 @@ def test_suspend_resume_then_nothing_and_failed_resume_is_suspended_again(cmf, t
     assert wrong.rc != 0 and "action=suspend|resume" in wrong.stdout
 
 
+def test_a_resume_that_fails_seconds_after_it_started_is_suspended_again(cmf, tmp_path):
+    """Repro: the resume was read once after the start; an application failing 4 s later passed (rc 0).
+    It is now watched through the validation window and suspended again, naming the exception."""
+    seed(cmf)
+    assert play(cmf, "suspend_resume_job.yml", tmp_path, action="suspend", job=APP).rc == 0
+    cmf.inject("app_failed", app=APP, running_for=4, message="java.lang.IllegalStateException: poison record")
+    failed = run_playbook("suspend_resume_job.yml", "cmf_local", extra_vars={
+        "flinkops_manifest_dir": str(tmp_path), "action": "resume", "job": APP},
+        extra_env=cmf_env(cmf, validation_seconds=8), timeout=300)
+    assert failed.rc != 0
+    cause = failed.task("Rollback | fail with the cause")["msg"]
+    assert "poison record" in cause and "It was suspended again" in cause, cause
+    assert state(cmf) == "SUSPENDED" and cmf.application(ENV, APP)["spec"]["job"]["state"] == "suspended"
+    assert not (tmp_path / "local-cmf" / ("%s.resume-journal.json" % APP)).exists()
+
+
+def test_a_resume_crashed_before_its_validation_is_validated_by_the_next_run(cmf, tmp_path):
+    seed(cmf)
+    assert play(cmf, "suspend_resume_job.yml", tmp_path, action="suspend", job=APP).rc == 0
+    journal = tmp_path / "local-cmf" / ("%s.resume-journal.json" % APP)
+    proc = start_playbook("suspend_resume_job.yml", cmf_env(cmf, validation_seconds=10),
+                          {"flinkops_manifest_dir": str(tmp_path), "action": "resume", "job": APP},
+                          log=tmp_path / "first.log", limit="cmf_local")
+    try:
+        reached = wait_for(lambda: journal.exists() and state(cmf) == "RUNNING", proc, 120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+    assert json.loads(journal.read_text())["was"] == "SUSPENDED"
+    again = play(cmf, "suspend_resume_job.yml", tmp_path, action="resume", job=APP)
+    assert again.rc == 0, again.stdout[-3000:]
+    watched = again.task("Validation | what the watch saw last, job %s" % APP)["ansible_facts"]["validate_result"]
+    assert watched["verdict"] == "passed", "the validation the crashed run missed was run"
+    assert state(cmf) == "RUNNING" and not journal.exists()
+    third = play(cmf, "suspend_resume_job.yml", tmp_path, action="resume", job=APP)
+    assert third.rc == 0 and third.changed_count() == 0, third
+
+
 @pytest.mark.parametrize("playbook", ["scale_job.yml", "upgrade_job.yml"])
 def test_a_declared_application_that_does_not_exist_fails_naming_it(cmf, tmp_path, playbook):
     """Repro: scale_job.yml and upgrade_job.yml used to end rc=0, changing nothing and saying nothing,

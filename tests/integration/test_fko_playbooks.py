@@ -116,6 +116,57 @@ def test_suspend_keeps_the_state_in_a_savepoint_and_resume_starts_from_it(k8s, t
     second_run_changes_nothing(k8s, tmp_path, "suspend_resume_job.yml", action="resume", job=JOB)
 
 
+def resume_journal(tmp_path):
+    return tmp_path / "manifests" / "local-fko" / ("%s.resume-journal.json" % JOB)
+
+
+def suspended_with_its_savepoint(k8s, tmp_path):
+    deployed(k8s, tmp_path)
+    down = play(k8s, "suspend_resume_job.yml", tmp_path, action="suspend", job=JOB)
+    assert down.rc == 0, down.stdout[-3000:]
+    return deployment(k8s)["status"]["jobStatus"]["upgradeSavepointPath"]
+
+
+def test_a_resume_that_fails_in_its_window_is_suspended_again_from_the_same_savepoint(k8s, tmp_path):
+    """Repro: the resume was checked once, when the operator called it STABLE; a job failing 1.5 s later
+    passed (rc 0). The job is now watched through the window, and a FAILED job is suspended again from
+    the savepoint it was resumed from (the operator cannot take a savepoint of a FAILED job)."""
+    kept = suspended_with_its_savepoint(k8s, tmp_path)
+    snaps = snapshots(k8s)
+    k8s.inject("fails_after", image=":2.0.0", after=1.5, error="java.lang.IllegalStateException: poison record")
+    up = play(k8s, "suspend_resume_job.yml", tmp_path, action="resume", job=JOB, flink_validation_seconds=6,
+              fko_stable_seconds=0)
+    assert up.rc != 0
+    cause = up.task("Rollback | fail with the cause, %s" % JOB)["msg"]
+    assert "poison record" in cause and "It was suspended again; its state stays in savepoint %s" % kept in cause, cause
+    fd = deployment(k8s)
+    assert fd["spec"]["job"]["state"] == "suspended" and fd["status"]["lifecycleState"] == "SUSPENDED"
+    assert fd["status"]["jobStatus"]["upgradeSavepointPath"] == kept, "suspended from the savepoint it resumed from"
+    assert snapshots(k8s).keys() == snaps.keys(), "no snapshot taken or deleted"
+    assert not resume_journal(tmp_path).exists()
+
+
+def test_a_resume_crashed_before_its_validation_is_validated_by_the_next_run(k8s, tmp_path):
+    kept = suspended_with_its_savepoint(k8s, tmp_path)
+    proc = start_playbook("suspend_resume_job.yml", fko_env(k8s, validation_seconds=10),
+                          {"flinkops_manifest_dir": str(tmp_path / "manifests"), "action": "resume", "job": JOB},
+                          log=tmp_path / "first.log", limit="fko_local")
+    try:
+        reached = wait_for(lambda: resume_journal(tmp_path).exists() and running_stable(deployment(k8s)), proc, 120)
+    finally:
+        crash(proc)
+    assert reached, (tmp_path / "first.log").read_text()[-3000:]
+    assert json.loads(resume_journal(tmp_path).read_text())["resume_from"] == kept
+    again = play(k8s, "suspend_resume_job.yml", tmp_path, action="resume", job=JOB)
+    assert again.rc == 0, again.stdout[-3000:]
+    watched = again.task("Validation | what the watch saw last, job %s" % JOB)["ansible_facts"]["validate_result"]
+    assert watched["verdict"] == "passed", "the validation the crashed run missed was run"
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["status"]["jobStatus"]["upgradeSavepointPath"] == kept
+    assert not resume_journal(tmp_path).exists()
+    second_run_changes_nothing(k8s, tmp_path, "suspend_resume_job.yml", action="resume", job=JOB)
+
+
 def test_backup_then_restore_from_it_and_a_failed_snapshot_deletes_nothing(k8s, tmp_path):
     deployed(k8s, tmp_path)
     check_writes_nothing(k8s, tmp_path, "backup_state.yml")

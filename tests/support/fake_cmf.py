@@ -19,7 +19,9 @@ Server-side behaviour (what CMF does, on top of Flink Kubernetes Operator):
 * FlinkApplications: create-or-update (201). A new or changed spec starts a new *instance*
   (the spec merged with the environment defaults): ``status.jobStatus.state`` moves
   CREATED -> RUNNING after ``start_delay`` seconds; ``spec.job.state: suspended`` ->
-  SUSPENDED. A spec carrying ``job.initialSavepointPath`` together with a changed
+  SUSPENDED (a RUNNING job with ``upgradeMode: savepoint`` is stopped with a savepoint, as FKO
+  does, recorded in ``status.jobStatus.savepointInfo.lastSavepoint``; the resume restores from
+  it). A spec carrying ``job.initialSavepointPath`` together with a changed
   ``job.savepointRedeployNonce`` (or a first deployment) restores from that path; the
   instance records it in ``status.spec.job.initialSavepointPath``. Events (v1alpha1) are
   written on every state change.
@@ -630,9 +632,19 @@ class FakeCMF:
         t0 = time.time()
         record["generation"] += 1
         if job.get("state") == "suspended":
-            if old is not None and (old.get("job") or {}).get("state", "running") != "suspended":
-                # FKO takes a savepoint on suspend when upgradeMode is savepoint
-                pass
+            if old is not None and (old.get("job") or {}).get("state", "running") != "suspended" \
+                    and job.get("upgradeMode") == "savepoint" \
+                    and (record["status"].get("jobStatus") or {}).get("state") == "RUNNING":
+                # FKO takes a savepoint on suspend when upgradeMode is savepoint (a running job only), and
+                # records it in the status CMF passes through; the resume starts from it
+                merged_dir = ((env.get("flinkApplicationDefaults") or {}).get("spec") or {}).get(
+                    "flinkConfiguration", {}).get("state.savepoints.dir") or "s3://cmf/savepoints"
+                job_id = (record["status"].get("jobStatus") or {}).get("jobId") or uuid.uuid4().hex
+                path = "%s/savepoint-%s-%s" % (merged_dir, job_id[:6], uuid.uuid4().hex[:12])
+                record["status"]["_lastSavepoint"] = path
+                record["status"].setdefault("jobStatus", {})["savepointInfo"] = {
+                    "lastSavepoint": {"location": path, "timeStamp": int(t0 * 1000), "triggerType": "UPGRADE",
+                                      "formatType": "CANONICAL"}}
             self._set_plan(record, [(0.0, "SUSPENDED", None)], t0)
             record["status"]["lifecycleState"] = "SUSPENDED"
             return
@@ -661,9 +673,11 @@ class FakeCMF:
             "metadata": {"name": inst_name, "uid": inst_name, "creationTimestamp": now_iso(t0),
                          "updateTimestamp": now_iso(t0)},
             "status": {"spec": merged, "jobStatus": {"jobId": job_id, "state": "CREATED"}}})
+        kept_info = (record["status"].get("jobStatus") or {}).get("savepointInfo")  # FKO keeps it across deploys
         record["status"] = {
-            "jobStatus": {"jobId": job_id, "jobName": record["metadata"]["name"], "state": "CREATED",
-                          "startTime": str(int(t0 * 1000)), "updateTime": str(int(t0 * 1000))},
+            "jobStatus": dict({"jobId": job_id, "jobName": record["metadata"]["name"], "state": "CREATED",
+                               "startTime": str(int(t0 * 1000)), "updateTime": str(int(t0 * 1000))},
+                              **({"savepointInfo": kept_info} if kept_info else {})),
             "jobManagerDeploymentStatus": "DEPLOYING", "lifecycleState": "DEPLOYED",
             "clusterInfo": {"flink-version": _flink_version(spec), "total-cpu": "2.0"},
             "observedGeneration": record["generation"],

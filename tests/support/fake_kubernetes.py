@@ -10,7 +10,8 @@ What it serves (plain HTTP):
 * discovery: ``/version``, ``/api``, ``/apis``, ``/api/v1`` and ``/apis/<group>/<version>``
   (the Flink resources as the CRDs in ``../shared/specs/fko`` define them: names, kinds, short
   names, ``status`` and ``scale`` subresources);
-* namespaces, ConfigMaps, Secrets, ServiceAccounts and the flink.apache.org/v1beta1 resources:
+* namespaces, ConfigMaps, Secrets, ServiceAccounts, Roles, RoleBindings, ClusterRoles,
+  ClusterRoleBindings, CustomResourceDefinitions and the flink.apache.org/v1beta1 resources:
   get, list (``labelSelector`` of ``k=v`` terms), create (201), replace (PUT), patch (JSON merge
   patch, JSON patch; a strategic merge patch of a custom resource is refused with 415 as the
   real API server does, so ``kubernetes.core`` falls back to a merge patch; ``apply-patch+yaml``
@@ -21,11 +22,14 @@ What it serves (plain HTTP):
 * the ``status`` subresource: writes to the object ignore ``status``, writes to ``/status``
   change only ``status``;
 * 422 Invalid for a custom resource that fails its CRD's ``openAPIV3Schema`` (jsonschema, with
-  ``x-kubernetes-int-or-string`` and ``nullable`` converted) and for an invalid name; 404, 409
+  ``x-kubernetes-int-or-string`` and ``nullable`` converted), for a built-in object that fails the
+  Kubernetes 1.30 OpenAPI schema of its kind (``kubernetes-validate``, strict: unknown fields are
+  refused) and for an invalid name; 404, 409
   AlreadyExists, 405 as ``Status`` objects.
 
-Not served: watch, server-side apply field management, finalizers, built-in schemas beyond a
-name check (``kubernetes-validate`` is not used), protobuf (so ``helm install`` does not work).
+Not served: watch, server-side apply field management, finalizers, protobuf, and the OpenAPI
+documents (``/openapi/v2``, ``/openapi/v3``): ``helm list`` works against the fake, ``helm install``
+stops at "failed to download openapi".
 
 The operator (a thread, ``FakeOperator``) follows the lifecycle of the Flink Kubernetes
 Operator's controller flow: a FlinkDeployment goes CREATED -> DEPLOYED (job RECONCILING, then
@@ -35,7 +39,9 @@ stopped with a savepoint, recorded in ``status.jobStatus.savepointInfo.lastSavep
 deployed restored from that savepoint; ``observedGeneration`` and
 ``reconciliationStatus.lastReconciledSpec`` record the reconciled spec; ``job.state: suspended``
 stops with a savepoint (SUSPENDED), ``running`` again restores from it; a new
-``savepointRedeployNonce`` redeploys from ``job.initialSavepointPath``. FlinkStateSnapshots go
+``savepointRedeployNonce`` redeploys from ``job.initialSavepointPath``; a spec change on a FAILED job
+(terminal, and the fake has no HA metadata) goes ahead from the last savepoint the status knows, without a
+new one, and waits with the operator's "Manual restore required" error when it knows none. FlinkStateSnapshots go
 TRIGGER_PENDING -> IN_PROGRESS -> COMPLETED with a path (or FAILED).
 
 Failures to inject (``inject``): ``unstable`` (a spec that never becomes STABLE: the job keeps
@@ -61,6 +67,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
+import kubernetes_validate
 import yaml
 
 SPECS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs" / "fko"
@@ -77,6 +84,21 @@ CORE = {
     "secrets": ("Secret", True, []),
     "serviceaccounts": ("ServiceAccount", True, ["sa"]),
 }
+# The built-in API groups served, by group version: plural -> (kind, namespaced, short names)
+BUILTIN = {
+    "v1": CORE,
+    "rbac.authorization.k8s.io/v1": {
+        "roles": ("Role", True, []),
+        "rolebindings": ("RoleBinding", True, []),
+        "clusterroles": ("ClusterRole", False, []),
+        "clusterrolebindings": ("ClusterRoleBinding", False, []),
+    },
+    "apiextensions.k8s.io/v1": {
+        "customresourcedefinitions": ("CustomResourceDefinition", False, ["crd", "crds"]),
+    },
+}
+# Built-in objects are validated against the Kubernetes OpenAPI schemas of this version (kubernetes-validate)
+KUBERNETES_VERSION = "1.30"
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
 
@@ -367,13 +389,15 @@ class FakeKubernetes:
             return 200, {"kind": "APIVersions", "versions": ["v1"],
                          "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
         if method == "GET" and path == "/apis":
-            gv = {"groupVersion": FLINK_API, "version": FLINK_VERSION}
-            return 200, {"kind": "APIGroupList", "apiVersion": "v1",
-                         "groups": [{"name": FLINK_GROUP, "versions": [gv], "preferredVersion": gv}]}
+            groups = []
+            for group_version in [gv for gv in BUILTIN if "/" in gv] + [FLINK_API]:
+                gv = {"groupVersion": group_version, "version": group_version.split("/")[1]}
+                groups.append({"name": group_version.split("/")[0], "versions": [gv], "preferredVersion": gv})
+            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
         if method == "GET" and path == "/api/v1":
             return 200, self._resource_list("v1")
-        if method == "GET" and path == "/apis/" + FLINK_API:
-            return 200, self._resource_list(FLINK_API)
+        if method == "GET" and path.startswith("/apis/") and path[len("/apis/"):] in list(BUILTIN) + [FLINK_API]:
+            return 200, self._resource_list(path[len("/apis/"):])
         route = self._route(path)
         if route is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource (%s)" % path)
@@ -394,8 +418,8 @@ class FakeKubernetes:
 
     def _resource_list(self, group_version):
         resources = []
-        if group_version == "v1":
-            for plural, (kind, namespaced, short) in CORE.items():
+        if group_version in BUILTIN:
+            for plural, (kind, namespaced, short) in BUILTIN[group_version].items():
                 resources.append({"name": plural, "singularName": kind.lower(), "namespaced": namespaced,
                                   "kind": kind, "verbs": VERBS + ["watch"], "shortNames": short})
         else:
@@ -423,13 +447,16 @@ class FakeKubernetes:
                      % (re.escape(FLINK_GROUP), FLINK_VERSION), path)
         if m and m.group(2) in self.crds:
             return FLINK_API, m.group(2), m.group(1), m.group(3), m.group(4)
+        m = re.match(r"^/apis/([^/]+/[^/]+)(?:/namespaces/([^/]+))?/([a-z]+)(?:/([^/]+))?$", path)
+        if m and m.group(1) in BUILTIN and m.group(3) in BUILTIN[m.group(1)]:
+            return m.group(1), m.group(3), m.group(2), m.group(4), None
         return None
 
     def _kind(self, api_version, plural):
-        return CORE[plural][0] if api_version == "v1" else self.crds[plural]["kind"]
+        return BUILTIN[api_version][plural][0] if api_version in BUILTIN else self.crds[plural]["kind"]
 
     def _not_found(self, api_version, plural, name):
-        group = "" if api_version == "v1" else FLINK_GROUP
+        group = api_version.rpartition("/")[0]
         return ApiError(404, "NotFound", '%s%s "%s" not found' % (plural, "." + group if group else "", name),
                         name=name, kind=plural, group=group or None)
 
@@ -446,7 +473,7 @@ class FakeKubernetes:
                 "metadata": {"resourceVersion": str(self.revision)}, "items": items}
 
     def _check_namespace(self, api_version, plural, namespace):
-        namespaced = CORE[plural][1] if api_version == "v1" else True
+        namespaced = BUILTIN[api_version][plural][1] if api_version in BUILTIN else True
         if namespaced and not namespace:
             raise ApiError(405, "MethodNotAllowed", "%s are namespaced: the request names no namespace" % plural)
         if namespaced and ("v1", "namespaces", None, namespace) not in self.objects:
@@ -459,7 +486,14 @@ class FakeKubernetes:
             raise ApiError(422, "Invalid", '%s "%s" is invalid: metadata.name: Invalid value: "%s": a lowercase RFC '
                            "1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"
                            % (kind, name, name), name=name, kind=kind)
-        if api_version == "v1":
+        if api_version in BUILTIN:
+            try:
+                kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                field = ".".join(str(p) for p in exc.absolute_path) or "<root>"
+                raise ApiError(422, "Invalid", '%s "%s" is invalid: %s: Invalid value: %s' % (
+                    kind, name, field, exc.message), name=name, kind=kind,
+                    causes=[{"reason": "FieldValueInvalid", "field": field, "message": exc.message}])
             return
         errors = sorted(self.crds[plural]["validator"].iter_errors(
             dict((k, v) for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata"))), key=str)
@@ -490,8 +524,10 @@ class FakeKubernetes:
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         if not keep_status:
             obj.pop("status", None)
-        if api_version != "v1" or plural != "namespaces":
+        if namespace:
             meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
         self._validate(plural, obj, api_version)
         key = (api_version, plural, namespace, meta["name"])
         if key in self.objects:
@@ -517,7 +553,7 @@ class FakeKubernetes:
             raise ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object has been modified; '
                            "please apply your changes to the latest version and try again" % (plural, name),
                            name=name, kind=plural)
-        has_status = api_version == "v1" or "status" in self.crds[plural]["subresources"]
+        has_status = api_version in BUILTIN or "status" in self.crds[plural]["subresources"]
         if sub == "status":
             obj = copy.deepcopy(old)
             obj["status"] = copy.deepcopy(new.get("status"))
@@ -553,7 +589,7 @@ class FakeKubernetes:
         if not isinstance(body, dict) or (body.get("metadata") or {}).get("name") != name:
             raise ApiError(400, "BadRequest", "the name of the object does not match the name in the URL (%s)" % name)
         sent = (body.get("metadata") or {}).get("resourceVersion")
-        if not sent and api_version != "v1":
+        if not sent and api_version not in BUILTIN:
             raise ApiError(422, "Invalid", '%s "%s" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be '
                            "specified for an update" % (self._kind(api_version, plural), name), name=name)
         return self._store_update(api_version, plural, namespace, name, body, sub, dry, sent)
@@ -569,7 +605,7 @@ class FakeKubernetes:
             new = json_patch(old, body)
             sent = None
         elif content_type == "application/strategic-merge-patch+json":
-            if api_version != "v1":
+            if api_version not in BUILTIN:
                 raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                                "accepted media types include: application/json-patch+json, "
                                "application/merge-patch+json, application/apply-patch+yaml")
@@ -809,6 +845,27 @@ class FakeOperator:
             self._write(fd, resume)
             return
         mode = old_job.get("upgradeMode") or "stateless"
+        if mode != "stateless" and state == "FAILED":
+            # FKO (AbstractJobReconciler.getJobUpgrade): a job in a terminal state without HA metadata is
+            # upgraded "from observed latest state" (the last savepoint the operator knows), no new savepoint;
+            # with none known: "Manual restore required"
+            js = (fd.get("status") or {}).get("jobStatus") or {}
+            known = js.get("upgradeSavepointPath") or ((js.get("savepointInfo") or {}).get("lastSavepoint") or {}).get(
+                "location")
+            if not known:
+                self._write(fd, lambda o: o["status"].update(
+                    error="Job is in terminal state but last checkpoint is unknown, possibly due to an unrecoverable "
+                          "restore error. Manual restore required."))
+                return
+
+            def from_latest(o):
+                o["status"]["jobStatus"] = dict(o["status"].get("jobStatus") or {}, state="SUSPENDED",
+                                                upgradeSavepointPath=known)
+                o["status"]["lifecycleState"] = "UPGRADING"
+                o["status"]["reconciliationStatus"].update(
+                    state="UPGRADING", lastReconciledSpec=self._reconciled_text(o, spec, False))
+            self._write(fd, from_latest)
+            return
         if mode == "savepoint" and state != "RUNNING":
             # the real operator falls back to the last checkpoint (last-state fallback) only with HA metadata;
             # the fake has none: it waits, as the operator does, with an error in the status

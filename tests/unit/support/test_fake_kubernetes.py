@@ -266,3 +266,27 @@ def test_kubectl_applies_gets_and_deletes_an_example(still, tmp_path):
     deleted = run("delete", "--wait=false", "-f", str(example))
     assert deleted.returncode == 0, deleted.stderr
     assert still.get("flinkdeployments", "default", "basic-example") is None
+
+
+def test_built_in_objects_are_validated_against_the_kubernetes_schemas(still):
+    """RBAC and CRDs are served for the roles; a built-in object that breaks its Kubernetes OpenAPI schema
+    (kubernetes-validate, strict) is refused with 422 naming the field, as the real API server refuses it."""
+    api = dyn(still)
+    roles = api.resources.get(api_version="rbac.authorization.k8s.io/v1", kind="Role")
+    good = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "flink"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}
+    assert roles.create(body=good, namespace="default").metadata.name == "flink"
+    broken = copy.deepcopy(good)
+    broken["metadata"]["name"] = "broken"
+    broken["rules"][0]["verbs"] = "get"
+    with pytest.raises(UnprocessibleEntityError) as refused:
+        roles.create(body=broken, namespace="default")
+    assert "rules.0.verbs" in str(refused.value.body) and still.get(
+        "roles", "default", "broken", api_version="rbac.authorization.k8s.io/v1") is None
+    unknown = dict(copy.deepcopy(good), metadata={"name": "unknown"}, rulez=[])
+    with pytest.raises(UnprocessibleEntityError):
+        roles.create(body=unknown, namespace="default")
+    crds = api.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    crd = yaml.safe_load((specs_dir() / "flinkdeployments.flink.apache.org-v1.yml").read_text())
+    assert crds.create(body=crd).metadata.name == "flinkdeployments.flink.apache.org"
+    assert still.get("customresourcedefinitions", None, crd["metadata"]["name"], api_version="apiextensions.k8s.io/v1")
