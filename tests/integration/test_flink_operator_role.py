@@ -94,6 +94,25 @@ def test_bad_input_fails_naming_it_and_sends_nothing(k8s, tmp_path):
     assert k8s.requests == []
 
 
+def test_the_webhook_needs_cert_manager(k8s, tmp_path):
+    proc, _out = role_play(k8s, tmp_path, check=True, flink_operator_webhook=True)
+    assert proc.returncode != 0 and "the cluster has no cert-manager" in proc.stdout, proc.stdout[-3000:]
+    assert not [m for (m, _p, _q) in k8s.requests if m != "GET"], "nothing was sent but reads"
+    # with cert-manager's Certificate CRD in the cluster, the install with the webhook is planned
+    k8s.handle("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json.dumps({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "certificates.cert-manager.io"},
+        "spec": {"group": "cert-manager.io", "scope": "Namespaced",
+                 "names": {"plural": "certificates", "singular": "certificate", "kind": "Certificate"},
+                 "versions": [{"name": "v1", "served": True, "storage": True,
+                               "schema": {"openAPIV3Schema": {"type": "object"}}}]}}).encode(),
+        {"Content-Type": "application/json"})
+    proc, out = role_play(k8s, tmp_path, check=True, flink_operator_webhook=True)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    (install,) = task_results(out, "Release | install or upgrade the operator (CRDs skipped, applied above)")
+    assert install["invocation"]["module_args"]["values"]["webhook"]["create"] is True
+
+
 def test_the_values_render_and_lint_with_the_real_chart_and_every_object_validates(k8s, tmp_path):
     proc, out = role_play(k8s, tmp_path, check=True)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
