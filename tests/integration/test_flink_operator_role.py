@@ -99,14 +99,16 @@ def test_the_webhook_needs_cert_manager(k8s, tmp_path):
     assert proc.returncode != 0 and "the cluster has no cert-manager" in proc.stdout, proc.stdout[-3000:]
     assert not [m for (m, _p, _q) in k8s.requests if m != "GET"], "nothing was sent but reads"
     # with cert-manager's Certificate CRD in the cluster, the install with the webhook is planned
-    k8s.handle("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json.dumps({
+    certificate_crd = {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": "certificates.cert-manager.io"},
         "spec": {"group": "cert-manager.io", "scope": "Namespaced",
                  "names": {"plural": "certificates", "singular": "certificate", "kind": "Certificate"},
                  "versions": [{"name": "v1", "served": True, "storage": True,
-                               "schema": {"openAPIV3Schema": {"type": "object"}}}]}}).encode(),
-        {"Content-Type": "application/json"})
+                               "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+    status, _body = k8s.handle("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                               json.dumps(certificate_crd).encode(), {"Content-Type": "application/json"})
+    assert status == 201
     proc, out = role_play(k8s, tmp_path, check=True, flink_operator_webhook=True)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     (install,) = task_results(out, "Release | install or upgrade the operator (CRDs skipped, applied above)")
