@@ -55,3 +55,10 @@ def test_check_mode_then_bring_up_in_order_then_nothing_to_do(k8s):
     again = play(k8s, flink_operator_install=False)
     assert again.rc == 0 and again.changed_count() == 0, again
     assert k8s.revision == revision, "a second run writes nothing: no smoke test when nothing changed"
+
+
+def test_a_platform_without_the_recipe_is_refused_naming_it():
+    res = run_playbook("provision_environment.yml", "local", timeout=300)
+    assert res.rc != 0
+    assert "recipe provision_environment is not implemented for platform flink" in res.stdout, res.stdout[-3000:]
+    assert "It is implemented for: fko" in res.stdout
