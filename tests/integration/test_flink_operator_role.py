@@ -94,6 +94,17 @@ def test_bad_input_fails_naming_it_and_sends_nothing(k8s, tmp_path):
     assert k8s.requests == []
 
 
+def test_check_mode_from_the_repository_pulls_nothing_and_writes_nothing(k8s, tmp_path):
+    """A chart from the repository is not pulled in check mode (the work directory stays absent); the
+    run says what would be pulled and installed."""
+    work = tmp_path / "work"
+    proc, out = role_play(k8s, tmp_path, check=True, flink_operator_chart_path="", flink_operator_work_dir=str(work))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    (said,) = task_results(out, "Check mode | the chart is not on the controller yet, so nothing is planned from it")
+    assert "flink-kubernetes-operator 1.15.0 would be pulled from https://downloads.apache.org/flink/" in said["msg"]
+    assert not work.exists() and not [m for (m, _p, _q) in k8s.requests if m != "GET"]
+
+
 def test_the_webhook_needs_cert_manager(k8s, tmp_path):
     proc, _out = role_play(k8s, tmp_path, check=True, flink_operator_webhook=True)
     assert proc.returncode != 0 and "the cluster has no cert-manager" in proc.stdout, proc.stdout[-3000:]
