@@ -237,6 +237,11 @@ def from_fko_deployment(deployment, snapshots=None):
             pass
         exceptions.append(exception(job_status.get("updateTime"), _exception_name(text), text, None))
     parallelism = (spec.get("job") or {}).get("parallelism")
+    replicas = (spec.get("taskManager") or {}).get("replicas")
+    if replicas is not None:
+        # the operator ignores job.parallelism when the TaskManager replicas are set: replicas x slots
+        slots = (spec.get("flinkConfiguration") or {}).get("taskmanager.numberOfTaskSlots") or 1
+        parallelism = int(replicas) * int(slots)
     return record(
         "fko", name=meta.get("name"), id=job_status.get("jobId"), state=job_status.get("state"),
         version=(meta.get("labels") or {}).get(VERSION_LABEL),

@@ -81,6 +81,12 @@ deployments:
     upgrade_savepoint:
       description: C(status.jobStatus.upgradeSavepointPath), the savepoint of the last upgrade the operator carried out.
       type: str
+    taskmanagers:
+      description:
+        - The TaskManagers the operator reports, C(status.taskManager.replicas) (null before its first deployment).
+        - With C(spec.taskManager.replicas) set the operator runs that many and the job at replicas times C(taskmanager.numberOfTaskSlots),
+          whatever C(spec.job.parallelism) says; otherwise the parallelism divided by the slots, rounded up.
+      type: int
     snapshots:
       description: The FlinkStateSnapshots that reference it, oldest first (C(name), C(state), C(path), C(error), C(kind)).
       type: list
@@ -150,6 +156,7 @@ def describe(client, fd, with_snapshots=True):
     view = {"name": name, "lifecycle_state": lifecycle(fd), "job_state": job_state(fd), "job_id": job_id(fd),
             "reconciled": observed(fd), "spec": fd.get("spec") or {}, "restored_from": restored_from(fd),
             "upgrade_savepoint": upgrade_savepoint(fd), "snapshots": [snapshot_view(s) for s in snaps],
+            "taskmanagers": ((fd.get("status") or {}).get("taskManager") or {}).get("replicas"),
             "deployment": fd}
     return view, from_fko_deployment(fd, snapshots=snaps)
 

@@ -314,7 +314,9 @@ class FakeKubernetes:
     def inject(self, kind, **match):
         """``unstable`` (``image=`` substring of the spec's image: the job keeps RESTARTING),
         ``fails_after`` (``image=``, ``parallelism=``, ``savepoint=`` the spec's initialSavepointPath, ``after=``
-        seconds of RUNNING, then the job and the lifecycle are FAILED), ``snapshot_fails`` (``name=`` prefix, ``error=``), ``operator_restart``
+        seconds of RUNNING, then the job and the lifecycle are FAILED), ``taskmanager_room`` (``taskmanagers=`` the
+        TaskManager pods the cluster can schedule: a spec needing more never gets its job RUNNING),
+        ``snapshot_fails`` (``name=`` prefix, ``error=``), ``operator_restart``
         (``down=`` seconds; once, right after the next upgrade savepoint)."""
         with self.lock:
             self.injections.append(dict(match, kind=kind))
@@ -767,6 +769,14 @@ class FakeOperator:
         if want == "suspended" or status.get("lifecycleState") == "SUSPENDED":
             return
         if state in ("RECONCILING", "CREATED", "INITIALIZING"):
+            room = self.api.injection("taskmanager_room")
+            if room and self.taskmanagers(spec) > int(room["taskmanagers"]):
+                # the TaskManager pods beyond the room stay Pending: the job waits for slots, never RUNNING
+                if state != "CREATED":
+                    self._write(fd, lambda o: (o["status"]["jobStatus"].update(state="CREATED"), o["status"].update(
+                        error="NoResourceAvailableException: Could not acquire the minimum required resources "
+                              "(%d TaskManager pods Pending)" % (self.taskmanagers(spec) - int(room["taskmanagers"])))))
+                return
             if self._due((uid, "running"), self.step_delay):
                 self.timers.pop((uid, "running"), None)
                 self._write(fd, lambda o: (o["status"].update(jobManagerDeploymentStatus="READY"),
@@ -802,8 +812,20 @@ class FakeOperator:
                 self._write(fd, lambda o: (o["status"].update(lifecycleState="STABLE"), o["status"][
                     "reconciliationStatus"].update(lastStableSpec=o["status"]["reconciliationStatus"]["lastReconciledSpec"])))
 
+    @staticmethod
+    def taskmanagers(spec):
+        """The TaskManagers the operator runs for ``spec`` (native mode): ``taskManager.replicas`` when set
+        (the job's parallelism is then replicas x slots), else ceil(parallelism / taskmanager.numberOfTaskSlots)."""
+        slots = int(((spec.get("flinkConfiguration") or {}).get("taskmanager.numberOfTaskSlots")) or 1)
+        replicas = (spec.get("taskManager") or {}).get("replicas")
+        if replicas is not None:
+            return int(replicas)
+        parallelism = int((spec.get("job") or {}).get("parallelism") or 1)
+        return -(-parallelism // slots)
+
     def _deploy(self, fd, spec, restore_path, first):
         job_id = uuid.uuid4().hex
+        taskmanagers = self.taskmanagers(spec)
 
         def mutate(o):
             st = o["status"]
@@ -813,6 +835,8 @@ class FakeOperator:
             if restore_path and not first:
                 js["upgradeSavepointPath"] = restore_path
             st["jobStatus"] = js
+            st["taskManager"] = {"replicas": taskmanagers,
+                                 "labelSelector": "component=taskmanager,app=%s" % o["metadata"]["name"]}
             st.update(lifecycleState="DEPLOYED", jobManagerDeploymentStatus="DEPLOYING",
                       observedGeneration=o["metadata"]["generation"], error=None)
             st.pop("error", None)

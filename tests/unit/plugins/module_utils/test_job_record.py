@@ -247,3 +247,16 @@ def test_a_flink_deployment_without_snapshots_uses_the_operators_last_savepoint_
     assert rec["exceptions"] == [{"timestamp": 1700000001000, "name": "org.apache.flink.util.FlinkRuntimeException",
                                   "message": "org.apache.flink.util.FlinkRuntimeException: no slots", "task": None}]
     assert rec["latest_failed"] is None and rec["version"] is None and rec["parallelism"] is None
+
+
+def test_a_flink_deployment_with_taskmanager_replicas_runs_at_replicas_times_slots():
+    # FKO ignores spec.job.parallelism once spec.taskManager.replicas is set ("Job parallelism setting is
+    # ignored as TaskManager replicas are set"): the job runs at replicas x taskmanager.numberOfTaskSlots
+    fd = {"metadata": {"name": "orders"},
+          "spec": {"flinkConfiguration": {"taskmanager.numberOfTaskSlots": "2"}, "taskManager": {"replicas": 3},
+                   "job": {"parallelism": 2}}, "status": {"jobStatus": {"state": "RUNNING"}}}
+    assert job_record.from_fko_deployment(fd)["parallelism"] == 6
+    del fd["spec"]["flinkConfiguration"]
+    assert job_record.from_fko_deployment(fd)["parallelism"] == 3
+    del fd["spec"]["taskManager"]["replicas"]
+    assert job_record.from_fko_deployment(fd)["parallelism"] == 2
