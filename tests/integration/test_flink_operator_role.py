@@ -11,6 +11,8 @@ OpenAPI schemas (kubernetes-validate, strict).
 """
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import subprocess
@@ -146,3 +148,59 @@ def test_the_values_render_and_lint_with_the_real_chart_and_every_object_validat
     assert not [d for d in docs if d["kind"] == "ServiceAccount" and d["metadata"]["name"] == "flink"]
     config = [d for d in docs if d["kind"] == "ConfigMap" and "flink-conf.yaml" in (d.get("data") or {})][0]
     assert "kubernetes.operator.watched.namespaces: flinkops-local" in config["data"]["flink-conf.yaml"]
+
+
+def helm_release_secret(namespace, name, values, version=1):
+    """A release as helm 3 stores it (driver "secret"): Secret sh.helm.release.v1.<name>.v<version>, its
+    data.release the base64 of the gzipped release JSON (the API adds its own base64 on top)."""
+    release = {"name": name, "namespace": namespace, "version": version, "config": values, "manifest": "",
+               "info": {"first_deployed": "2026-11-01T00:00:00Z", "last_deployed": "2026-11-01T00:00:00Z",
+                        "deleted": "", "description": "Install complete", "status": "deployed"},
+               "chart": {"metadata": {"apiVersion": "v2", "name": "flink-kubernetes-operator", "version": "1.15.0",
+                                      "appVersion": "1.15.0"}, "templates": [], "values": {}}}
+    encoded = base64.b64encode(gzip.compress(json.dumps(release).encode()))
+    return {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+            "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (name, version), "namespace": namespace,
+                         "labels": {"name": name, "owner": "helm", "status": "deployed", "version": str(version)}},
+            "data": {"release": base64.b64encode(encoded).decode()}}
+
+
+def test_a_change_of_watched_namespaces_restarts_the_operator_pod_and_none_does_not(k8s, tmp_path):
+    """The release as installed (its values in helm's release secret, the chart's own Deployment from
+    helm template) watching flinkops-local: the same namespaces plan no restart; one more plans the
+    pod-template annotation that rolls the operator pod (a dry run here, check mode)."""
+    proc, out = role_play(k8s, tmp_path, check=True)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    (install,) = task_results(out, "Release | install or upgrade the operator (CRDs skipped, applied above)")
+    values = install["invocation"]["module_args"]["values"]
+    (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
+    rendered = subprocess.run([HELM, "template", "flink-kubernetes-operator", str(CHART), "-n", "flink-operator",
+                               "--skip-crds", "-f", str(tmp_path / "values.yaml")], capture_output=True, text=True,
+                              check=False)
+    assert rendered.returncode == 0, rendered.stderr
+    (operator,) = [d for d in yaml.safe_load_all(rendered.stdout) if d and d["kind"] == "Deployment"]
+    k8s.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flink-operator"}})
+    k8s.seed(operator, namespace="flink-operator")
+    k8s.seed(helm_release_secret("flink-operator", "flink-kubernetes-operator", values), namespace="flink-operator")
+    restart = "Operator | restart the pod when the watched namespaces changed (the operator reads them at start)"
+    deployment_path = "/apis/apps/v1/namespaces/flink-operator/deployments/%s" % operator["metadata"]["name"]
+
+    k8s.requests.clear()
+    proc, out = role_play(k8s, tmp_path, check=True)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    (same,) = task_results(out, restart)
+    assert same.get("skipped"), same
+    assert not [p for (m, p, _q) in k8s.requests if m == "PATCH" and p == deployment_path]
+
+    k8s.requests.clear()
+    proc, out = role_play(k8s, tmp_path, check=True, flink_operator_watch_namespaces=["flinkops-local", "team-b"])
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    (changed,) = task_results(out, restart)
+    assert changed["changed"], changed
+    assert changed["result"]["spec"]["template"]["metadata"]["annotations"]["flinkops.io/watch-namespaces"] \
+        == "flinkops-local,team-b"
+    patches = [q for (m, p, q) in k8s.requests if m == "PATCH" and p == deployment_path]
+    assert patches and all(q.get("dryRun") == "All" for q in patches), "check mode: a dry run only"
+    assert "flinkops.io/watch-namespaces" not in (
+        k8s.get("deployments", "flink-operator", operator["metadata"]["name"], api_version="apps/v1")["spec"]["template"]
+        ["metadata"].get("annotations") or {})

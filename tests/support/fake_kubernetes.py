@@ -96,6 +96,10 @@ BUILTIN = {
     "apiextensions.k8s.io/v1": {
         "customresourcedefinitions": ("CustomResourceDefinition", False, ["crd", "crds"]),
     },
+    # stored and validated only: no controller runs them (a test seeds their status with seed())
+    "apps/v1": {
+        "deployments": ("Deployment", True, ["deploy"]),
+    },
 }
 # Built-in objects are validated against the Kubernetes OpenAPI schemas of this version (kubernetes-validate)
 KUBERNETES_VERSION = "1.30"
@@ -367,6 +371,14 @@ class FakeKubernetes:
         with self.lock:
             return self._create(FLINK_API, plural, namespace, body, keep_status=True)
 
+    def seed(self, body, namespace=None):
+        """An object someone else installed, with its status (``body`` names its apiVersion and kind;
+        validated as any create): cert-manager's CRDs and Deployments, say."""
+        api_version = body["apiVersion"]
+        plural = next(pl for pl, (kind, _ns, _short) in BUILTIN[api_version].items() if kind == body["kind"])
+        with self.lock:
+            return self._create(api_version, plural, namespace, body, keep_status=True)
+
     # -- HTTP ----------------------------------------------------------------------------------
     def handle(self, method, raw_path, raw, headers):
         parts = urlsplit(raw_path)
@@ -449,9 +461,9 @@ class FakeKubernetes:
                      % (re.escape(FLINK_GROUP), FLINK_VERSION), path)
         if m and m.group(2) in self.crds:
             return FLINK_API, m.group(2), m.group(1), m.group(3), m.group(4)
-        m = re.match(r"^/apis/([^/]+/[^/]+)(?:/namespaces/([^/]+))?/([a-z]+)(?:/([^/]+))?$", path)
+        m = re.match(r"^/apis/([^/]+/[^/]+)(?:/namespaces/([^/]+))?/([a-z]+)(?:/([^/]+))?(?:/(status))?$", path)
         if m and m.group(1) in BUILTIN and m.group(3) in BUILTIN[m.group(1)]:
-            return m.group(1), m.group(3), m.group(2), m.group(4), None
+            return m.group(1), m.group(3), m.group(2), m.group(4), m.group(5)
         return None
 
     def _kind(self, api_version, plural):
