@@ -10,7 +10,9 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     # The options of an application the operator runs, which fko_deployment (a FlinkDeployment) and
     # cmf_application (a CMF FlinkApplication, the same spec) share: module_utils/operator_application.py
-    # gives their argument spec (application_options) and carries them out.
+    # gives their argument spec (application_options) and carries them out. DOCUMENTATION holds the
+    # options of the cluster (image, resources); JOB those of the job, which fko_session_job (a
+    # FlinkSessionJob, a job on a session cluster) shares too (operator_application.job_options).
     DOCUMENTATION = r"""
 options:
   image:
@@ -22,8 +24,20 @@ options:
   service_account:
     description: Kubernetes service account of the Flink pods (C(spec.serviceAccount)).
     type: str
+  job_manager:
+    description: "JobManager resources, for example C({resource: {memory: 1024m, cpu: 1}}) (C(spec.jobManager))."
+    type: dict
+  task_manager:
+    description: TaskManager resources and replicas (C(spec.taskManager)).
+    type: dict
+"""
+
+    JOB = r"""
+options:
   jar_uri:
-    description: URI of the job jar inside the image, for example C(local:///opt/flink/usrlib/job.jar) (C(spec.job.jarURI)).
+    description:
+      - URI of the job jar (C(spec.job.jarURI)), for example C(local:///opt/flink/usrlib/job.jar) inside the image; for a
+        session job, a URI the operator fetches the jar from (C(https://), C(s3://), ...).
     type: str
   entry_class:
     description: Main class of the job (C(spec.job.entryClass)).
@@ -39,12 +53,6 @@ options:
     choices: [savepoint, last-state, stateless]
   flink_configuration:
     description: Flink configuration (C(spec.flinkConfiguration)); merged key by key, values sent as strings.
-    type: dict
-  job_manager:
-    description: "JobManager resources, for example C({resource: {memory: 1024m, cpu: 1}}) (C(spec.jobManager))."
-    type: dict
-  task_manager:
-    description: TaskManager resources and replicas (C(spec.taskManager)).
     type: dict
   allow_non_restored_state:
     description: With a savepoint, let the job start even if some of its state maps to no operator (that state is dropped).

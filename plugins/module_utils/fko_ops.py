@@ -7,7 +7,8 @@ The rules of the FKO backend over ``fko_k8s.FkoClient``:
 
 * ``FkoDeployments``: the FlinkDeployments of one namespace as ``operator_application`` asks for
   them (get, apply, wait, savepoints, rollback), so ``fko_deployment`` has the same rules as
-  ``cmf_application``. A write replaces the spec and the user's labels and annotations only,
+  ``cmf_application``; ``FkoSessionJobs`` the same for FlinkSessionJobs (``fko_session_job``), with
+  the session cluster they run on checked first. A write replaces the spec and the user's labels and annotations only,
   with the ``resourceVersion`` that was read (409 on a concurrent change), never the status;
 * ``wait_deployment``: the operator took the change (``status.observedGeneration`` equals
   ``metadata.generation``, ``reconciliationStatus.state`` DEPLOYED), then the lifecycle is STABLE
@@ -34,9 +35,10 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clo
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
     FAILED_JOB_STATES, MANAGED_JOB_KEYS, UNSTABLE_JOB_STATES, job_id, job_state)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_k8s import API_VERSION
-from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import with_restore
+from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import user_spec, with_restore
 
 DEPLOYMENT = "FlinkDeployment"
+SESSION_JOB = "FlinkSessionJob"
 SNAPSHOT = "FlinkStateSnapshot"
 
 
@@ -78,9 +80,9 @@ def restored_from(obj):
     return upgrade_savepoint(obj) or (((obj or {}).get("spec") or {}).get("job") or {}).get("initialSavepointPath")
 
 
-def deployment_body(name, namespace, spec, metadata, current=None):
-    """The FlinkDeployment to write: the current object's metadata (with its resourceVersion) and
-    the user's labels/annotations, the new spec, no status."""
+def deployment_body(name, namespace, spec, metadata, current=None, kind=DEPLOYMENT):
+    """The FlinkDeployment (or FlinkSessionJob, ``kind``) to write: the current object's metadata (with
+    its resourceVersion) and the user's labels/annotations, the new spec, no status."""
     meta = copy.deepcopy((current or {}).get("metadata") or {})
     for key in ("managedFields",):
         meta.pop(key, None)
@@ -88,7 +90,7 @@ def deployment_body(name, namespace, spec, metadata, current=None):
         if (metadata or {}).get(key):
             meta[key] = dict(meta.get(key) or {}, **metadata[key])
     meta.update(name=name, namespace=namespace)
-    return {"apiVersion": API_VERSION, "kind": DEPLOYMENT, "metadata": meta, "spec": copy.deepcopy(spec)}
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": meta, "spec": copy.deepcopy(spec)}
 
 
 def summary(obj):
@@ -100,12 +102,14 @@ def summary(obj):
         st.get("observedGeneration"), ", error: %s" % st["error"] if st.get("error") else "")) if obj else "absent"
 
 
-def wait_deployment(client, name, want, timeout, previous_job_id=None, stable_seconds=0, report=None, clock=None):
-    """Wait until FlinkDeployment ``name`` is reconciled and ``want`` (RUNNING: lifecycle STABLE,
-    job RUNNING in a run newer than ``previous_job_id``, steady ``stable_seconds``; SUSPENDED)."""
+def wait_deployment(client, name, want, timeout, previous_job_id=None, stable_seconds=0, report=None, clock=None,
+                    kind=DEPLOYMENT):
+    """Wait until FlinkDeployment (or FlinkSessionJob, ``kind``) ``name`` is reconciled and ``want``
+    (RUNNING: lifecycle STABLE, job RUNNING in a run newer than ``previous_job_id``, steady
+    ``stable_seconds``; SUSPENDED)."""
     clock = clock or Clock(timeout, interval=0.1, max_interval=1.0)
     since = [None]
-    what = "%s %s/%s" % (DEPLOYMENT, client.namespace, name)
+    what = "%s %s/%s" % (kind, client.namespace, name)
 
     def fresh(obj):
         jid = job_id(obj)
@@ -146,7 +150,7 @@ def wait_deployment(client, name, want, timeout, previous_job_id=None, stable_se
             return "ABSENT"
         return "%s/%s%s" % (lifecycle(obj), job_state(obj), "" if observed(obj) else " (reconciling)")
 
-    return wait_until(lambda: client.get(DEPLOYMENT, name), done, failed, what=what, state=state, report=report,
+    return wait_until(lambda: client.get(kind, name), done, failed, what=what, state=state, report=report,
                       timed_out=timed_out, clock=clock)
 
 
@@ -158,6 +162,7 @@ class FkoDeployments(object):
     """The FlinkDeployments of one namespace, as ``operator_application.OperatorApplication`` asks."""
 
     error = FkoError
+    KIND = DEPLOYMENT
 
     def __init__(self, client):
         self.client = client
@@ -165,7 +170,7 @@ class FkoDeployments(object):
         self.spec_changed = True
 
     def get(self, name):
-        return self.client.get(DEPLOYMENT, name)
+        return self.client.get(self.KIND, name)
 
     def apply(self, name, spec, metadata):
         """Write ``spec`` and ``metadata``. The operator writes the status all the time, so a PUT can
@@ -174,13 +179,13 @@ class FkoDeployments(object):
         between is never overwritten."""
         for attempt in range(CONFLICT_ATTEMPTS):
             current = self.get(name)
-            body = deployment_body(name, self.client.namespace, spec, metadata, current)
+            body = deployment_body(name, self.client.namespace, spec, metadata, current, kind=self.KIND)
             if current is None:
                 body["metadata"].pop("resourceVersion", None)
                 self.spec_changed = True
-                return self.client.create(DEPLOYMENT, body)
+                return self.client.create(self.KIND, body)
             try:
-                written = self.client.replace(DEPLOYMENT, body)
+                written = self.client.replace(self.KIND, body)
             except FkoError as exc:
                 if exc.details.get("status") != 409 or attempt == CONFLICT_ATTEMPTS - 1:
                     raise
@@ -189,13 +194,13 @@ class FkoDeployments(object):
                 if now is not None and (now.get("metadata") or {}).get("generation") != generation:
                     raise FkoError("%s %s/%s: its spec was changed by someone else (generation %s, now %s) while it was "
                                    "being written; nothing was written. Read it and run again."
-                                   % (DEPLOYMENT, self.client.namespace, name, generation,
+                                   % (self.KIND, self.client.namespace, name, generation,
                                       now["metadata"].get("generation")), status=409)
                 continue
             # a change of labels alone is no new generation: the operator starts no new job
             self.spec_changed = (written.get("metadata") or {}).get("generation") != current["metadata"].get("generation")
             return written
-        raise FkoError("%s %s/%s: not written" % (DEPLOYMENT, self.client.namespace, name))  # pragma: no cover
+        raise FkoError("%s %s/%s: not written" % (self.KIND, self.client.namespace, name))  # pragma: no cover
 
     def reconciling(self, obj):
         """Whether the operator has yet to reconcile the current generation of ``obj``."""
@@ -215,7 +220,7 @@ class FkoDeployments(object):
     def wait(self, name, want, timeout, previous_job_id=None, stable_seconds=0, since=None, report=None):
         return wait_deployment(self.client, name, want, timeout,
                                previous_job_id=previous_job_id if self.spec_changed else None,
-                               stable_seconds=stable_seconds, report=report)[0]
+                               stable_seconds=stable_seconds, report=report, kind=self.KIND)[0]
 
     def resolve_savepoint(self, name, savepoint_name=None, savepoint_path=None):
         if savepoint_path:
@@ -238,7 +243,7 @@ class FkoDeployments(object):
         return None
 
     def delete(self, name):
-        return self.client.delete(DEPLOYMENT, name)
+        return self.client.delete(self.KIND, name)
 
     def rollback_spec(self, previous, failed, restore_path, allow_non_restored):
         """The spec that puts ``previous`` back after a failed change, and the savepoint it starts from.
@@ -260,6 +265,44 @@ class FkoDeployments(object):
             if value is not None:  # keep what the operator already saw: no new redeploy
                 spec.setdefault("job", {})[key] = value
         return spec, None
+
+
+class FkoSessionJobs(FkoDeployments):
+    """The FlinkSessionJobs of one namespace, as ``operator_application.OperatorApplication`` asks: the
+    FlinkDeployment rules (spec-only writes, savepoint upgrades, the wait on ``observedGeneration``,
+    rollback) for a job the operator submits to a session cluster, the FlinkDeployment without
+    ``spec.job`` that ``spec.deploymentName`` names."""
+
+    KIND = SESSION_JOB
+
+    def creation_problem(self, params):
+        spec = user_spec(params)
+        missing = [option for option, value in (("deployment_name", spec.get("deploymentName")),
+                                                ("jar_uri", (spec.get("job") or {}).get("jarURI"))) if not value]
+        return ("%s %s needed to create it" % (" and ".join(missing), "is" if len(missing) == 1 else "are")
+                if missing else None)
+
+    def session_cluster_problem(self, name, deployment_name, current):
+        """What stops FlinkSessionJob ``name`` from running on ``deployment_name`` (None: nothing).
+
+        The operator refuses a change of ``deploymentName``; the session cluster must exist and be one
+        (a FlinkDeployment without ``spec.job``: an application cluster takes no session jobs)."""
+        where = "%s %s/%s" % (SESSION_JOB, self.client.namespace, name)
+        had = ((current or {}).get("spec") or {}).get("deploymentName")
+        if current is not None and deployment_name and had and deployment_name != had:
+            return ("%s runs on session cluster %s: its deploymentName cannot change to %s (the operator refuses it); "
+                    "delete it and create it on %s, from a savepoint" % (where, had, deployment_name, deployment_name))
+        target = deployment_name or had
+        if not target:
+            return None
+        cluster = self.client.get(DEPLOYMENT, target)
+        if cluster is None:
+            return ("%s needs session cluster %s, and there is no FlinkDeployment %s/%s: deploy the session cluster "
+                    "(a FlinkDeployment without spec.job) first" % (where, target, self.client.namespace, target))
+        if (cluster.get("spec") or {}).get("job"):
+            return ("%s needs a session cluster, and FlinkDeployment %s/%s is an application cluster (it has spec.job): "
+                    "it takes no session jobs" % (where, self.client.namespace, target))
+        return None
 
 
 # -- FlinkStateSnapshot ---------------------------------------------------------------------------

@@ -38,8 +38,14 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
     stringify_configuration, user_metadata)
 
 
+# The options of the cluster an application brings (doc fragment operator_application), which a
+# FlinkSessionJob has not: it runs on a session cluster.
+CLUSTER_OPTIONS = ("image", "flink_version", "service_account", "job_manager", "task_manager")
+
+
 def application_options():
-    """The argument spec of the options documented in doc_fragments/operator_application.py."""
+    """The argument spec of the options documented in doc_fragments/operator_application.py
+    (DOCUMENTATION, the cluster's, and JOB, the job's)."""
     return dict(
         image=dict(type="str"),
         flink_version=dict(type="str"),
@@ -57,6 +63,11 @@ def application_options():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),
     )
+
+
+def job_options():
+    """The argument spec of the job's options alone (doc fragment operator_application.job)."""
+    return dict((name, spec) for name, spec in application_options().items() if name not in CLUSTER_OPTIONS)
 
 
 # Typed options and where they go in the FlinkDeployment spec.
@@ -170,9 +181,12 @@ class OperatorApplication(object):
                 result.update(application=app, job_state=job_state(app))
             return result
 
-        if current is None and not p["image"] and not (p["spec"] or {}).get("image"):
-            raise self.client.error("application %s does not exist in %s: image (and jar_uri) are needed to create it"
-                                    % (self.name, self.client.scope))
+        if current is None:
+            needs = getattr(self.client, "creation_problem", None)
+            problem = needs(p) if needs else (None if p["image"] or (p["spec"] or {}).get("image")
+                                              else "image (and jar_uri) are needed to create it")
+            if problem:
+                raise self.client.error("application %s does not exist in %s: %s" % (self.name, self.client.scope, problem))
         self.client.require_target(self.check_mode, self.warn)
 
         new_spec = merge(current_spec, desired)

@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - flinkops.cookbook.cmf
   - flinkops.cookbook.operator_application
+  - flinkops.cookbook.operator_application.job
 options:
   environment:
     description: Name of the CMF environment of the application.

@@ -35,6 +35,7 @@ extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - flinkops.cookbook.fko
   - flinkops.cookbook.operator_application
+  - flinkops.cookbook.operator_application.job
 options:
   name:
     description: Name of the FlinkDeployment (C(metadata.name)).

@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.ansible_run import start_playbook, wait_for
 from tests.integration.test_fko_upgrade_playbook import (  # noqa: F401  pylint: disable=unused-import
-    IMAGE, JOB, deployed, deployment, fko_env, k8s, play, real_writes, running_stable, snapshots)
+    IMAGE, JOB, deployed, deployment, fko_env, k8s, play, real_writes, running_stable, slow_k8s, snapshots)
 from tests.support.crash import crash
 from tests.support.fake_kubernetes import specs_dir
 
@@ -161,3 +161,22 @@ def test_a_resize_killed_once_its_spec_is_written_is_validated_by_the_next_run(k
     assert not journal.exists()
     upgrades = [s for s in snapshots(k8s).values() if s["metadata"]["labels"].get("snapshot.type") == "UPGRADE"]
     assert len(upgrades) == 1, "the layout was applied twice"
+
+
+def test_two_resizes_at_once_make_one_new_run_from_one_savepoint(slow_k8s, tmp_path):
+    k8s = slow_k8s
+    deployed(k8s, tmp_path)
+    snaps_before = snapshots(k8s)
+    extra = {"flinkops_manifest_dir": str(tmp_path / "manifests"), "flink_jobs": [declared(replicas=3, slots=1, parallelism=3)]}
+    runs = [start_playbook("scale_cluster.yml", fko_env(k8s, validation_seconds=3), extra,
+                           log=tmp_path / ("run%d.log" % i), limit="fko_local") for i in (1, 2)]
+    codes = [run.wait(300) for run in runs]
+    logs = [(tmp_path / ("run%d.log" % i)).read_text() for i in (1, 2)]
+    assert 0 in codes, logs[0][-3000:] + logs[1][-3000:]
+    for code, log in zip(codes, logs):
+        assert code == 0 or "changed by someone else" in log, log[-3000:]
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["status"]["taskManager"]["replicas"] == 3
+    new = [s for name, s in snapshots(k8s).items() if name not in snaps_before]
+    assert len(new) == 1, "one savepoint upgrade: %s" % [s["metadata"]["name"] for s in new]
+    assert fd["status"]["jobStatus"]["upgradeSavepointPath"] == new[0]["status"]["path"]

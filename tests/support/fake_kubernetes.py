@@ -75,6 +75,7 @@ FLINK_GROUP = "flink.apache.org"
 FLINK_VERSION = "v1beta1"
 FLINK_API = FLINK_GROUP + "/" + FLINK_VERSION
 CRD_FILES = ("flinkdeployments", "flinksessionjobs", "flinkstatesnapshots", "flinkbluegreendeployments")
+PLURALS = {"FlinkDeployment": "flinkdeployments", "FlinkSessionJob": "flinksessionjobs"}
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 # Built-in kinds served: plural -> (kind, namespaced, short names)
@@ -677,6 +678,8 @@ class FakeOperator:
                 try:
                     for fd in self.api.items("flinkdeployments"):
                         self.reconcile_deployment(fd)
+                    for sj in self.api.items("flinksessionjobs"):
+                        self.reconcile_session_job(sj)
                     for snap in self.api.items("flinkstatesnapshots"):
                         self.reconcile_snapshot(snap)
                 except Exception as exc:  # pragma: no cover - a bug in the fake: keep it visible
@@ -718,7 +721,7 @@ class FakeOperator:
 
     def _write(self, fd, mutate):
         meta = fd["metadata"]
-        return self.api.update_status("flinkdeployments", meta["namespace"], meta["name"], mutate)
+        return self.api.update_status(PLURALS[fd["kind"]], meta["namespace"], meta["name"], mutate)
 
     def _savepoint_dir(self, fd):
         conf = (fd.get("spec") or {}).get("flinkConfiguration") or {}
@@ -728,6 +731,23 @@ class FakeOperator:
     def _unstable(self, spec):
         image = spec.get("image") or ""
         return self.api.injection("unstable", lambda inj: inj.get("image", "") in image) is not None
+
+    # -- FlinkSessionJob --------------------------------------------------------------------------
+    def reconcile_session_job(self, sj):
+        """A job on a session cluster: the FlinkDeployment lifecycle once the cluster it names is a STABLE
+        session cluster (no spec.job); until then the error says why it waits."""
+        spec = sj.get("spec") or {}
+        meta = sj["metadata"]
+        cluster = self.api.get("flinkdeployments", meta["namespace"], spec.get("deploymentName") or "")
+        if cluster is None or (cluster.get("spec") or {}).get("job") or \
+                (cluster.get("status") or {}).get("lifecycleState") != "STABLE":
+            error = ("Session cluster deployment %s is not found" % spec.get("deploymentName") if cluster is None
+                     else "%s is not a STABLE session cluster" % spec.get("deploymentName"))
+            if (sj.get("status") or {}).get("error") != error:
+                self._write(sj, lambda o: o["status"].update(error=error, **(
+                    {} if o["status"].get("lifecycleState") else {"lifecycleState": "CREATED"})))
+            return
+        self.reconcile_deployment(sj)
 
     # -- FlinkDeployment --------------------------------------------------------------------------
     def reconcile_deployment(self, fd):
@@ -791,8 +811,12 @@ class FakeOperator:
                 return
             if self._due((uid, "running"), self.step_delay):
                 self.timers.pop((uid, "running"), None)
-                self._write(fd, lambda o: (o["status"].update(jobManagerDeploymentStatus="READY"),
-                                           o["status"]["jobStatus"].update(state="RUNNING", updateTime=str(int(time.time() * 1000)))))
+
+                def running(o):
+                    if o["kind"] == "FlinkDeployment":
+                        o["status"]["jobManagerDeploymentStatus"] = "READY"
+                    o["status"]["jobStatus"].update(state="RUNNING", updateTime=str(int(time.time() * 1000)))
+                self._write(fd, running)
             return
         late = self.api.injection("fails_after", lambda inj: inj.get("image", "") in (spec.get("image") or "") and (
             "parallelism" not in inj or inj["parallelism"] == (spec.get("job") or {}).get("parallelism")) and (
@@ -847,10 +871,11 @@ class FakeOperator:
             if restore_path and not first:
                 js["upgradeSavepointPath"] = restore_path
             st["jobStatus"] = js
-            st["taskManager"] = {"replicas": taskmanagers,
-                                 "labelSelector": "component=taskmanager,app=%s" % o["metadata"]["name"]}
-            st.update(lifecycleState="DEPLOYED", jobManagerDeploymentStatus="DEPLOYING",
-                      observedGeneration=o["metadata"]["generation"], error=None)
+            st.update(lifecycleState="DEPLOYED", observedGeneration=o["metadata"]["generation"], error=None)
+            if o["kind"] == "FlinkDeployment":  # a session job's pods are its session cluster's
+                st["taskManager"] = {"replicas": taskmanagers,
+                                     "labelSelector": "component=taskmanager,app=%s" % o["metadata"]["name"]}
+                st["jobManagerDeploymentStatus"] = "DEPLOYING"
             st.pop("error", None)
             rs = st.get("reconciliationStatus") or {}
             rs.update(state="DEPLOYED", lastReconciledSpec=self._reconciled_text(o, o["spec"], first),
@@ -941,7 +966,7 @@ class FakeOperator:
                 "apiVersion": FLINK_API, "kind": "FlinkStateSnapshot",
                 "metadata": {"name": "%s-upgrade-%d" % (meta["name"], stamp), "namespace": meta["namespace"],
                              "labels": {"snapshot.type": "UPGRADE", "job.reference": meta["name"]}},
-                "spec": {"jobReference": {"kind": "FlinkDeployment", "name": meta["name"]},
+                "spec": {"jobReference": {"kind": fd["kind"], "name": meta["name"]},
                          "savepoint": {"path": path, "alreadyExists": True, "formatType": "CANONICAL"}},
                 "status": {"state": "COMPLETED", "path": path, "triggerTimestamp": now_iso(stamp / 1000.0),
                            "resultTimestamp": now_iso(), "failures": 0}})
