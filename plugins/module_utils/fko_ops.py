@@ -8,8 +8,9 @@ The rules of the FKO backend over ``fko_k8s.FkoClient``:
 * ``FkoDeployments``: the FlinkDeployments of one namespace as ``operator_application`` asks for
   them (get, apply, wait, savepoints, rollback), so ``fko_deployment`` has the same rules as
   ``cmf_application``; ``FkoSessionJobs`` the same for FlinkSessionJobs (``fko_session_job``), with
-  the session cluster they run on checked first. A write replaces the spec and the user's labels and annotations only,
-  with the ``resourceVersion`` that was read (409 on a concurrent change), never the status;
+  the session cluster they run on checked first; ``converge`` runs either for a module. A write
+  replaces the spec and the user's labels and annotations only, with the ``resourceVersion`` that
+  was read (409 on a concurrent change), never the status;
 * ``wait_deployment``: the operator took the change (``status.observedGeneration`` equals
   ``metadata.generation``, ``reconciliationStatus.state`` DEPLOYED), then the lifecycle is STABLE
   and the job RUNNING in a new run (or SUSPENDED); a FAILED lifecycle or job, or a RESTARTING job
@@ -35,7 +36,8 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clo
 from ansible_collections.flinkops.cookbook.plugins.module_utils.cmf_ops import (
     FAILED_JOB_STATES, MANAGED_JOB_KEYS, UNSTABLE_JOB_STATES, job_id, job_state)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_k8s import API_VERSION
-from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import user_spec, with_restore
+from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import (
+    OperatorApplication, user_spec, with_restore)
 
 DEPLOYMENT = "FlinkDeployment"
 SESSION_JOB = "FlinkSessionJob"
@@ -303,6 +305,20 @@ class FkoSessionJobs(FkoDeployments):
             return ("%s needs a session cluster, and FlinkDeployment %s/%s is an application cluster (it has spec.job): "
                     "it takes no session jobs" % (where, self.client.namespace, target))
         return None
+
+
+def converge(fm, resources, params, current, key):
+    """``operator_application`` over ``resources`` (FkoDeployments, FkoSessionJobs) for ``params``, the object
+    ``current`` as read before; the result carries the object under ``key`` and, when the change made the
+    operator take an upgrade savepoint, that savepoint as ``restored_from``."""
+    before = upgrade_savepoint(current)
+    result = OperatorApplication(resources, params["name"], params, check_mode=fm.check_mode, report=fm.report,
+                                 warn=fm.module.warn).run()
+    result[key] = result.pop("application", None)
+    after = upgrade_savepoint(result[key])
+    if result.get("changed") and not fm.check_mode and not result.get("restored_from") and after and after != before:
+        result["restored_from"] = after  # the savepoint the operator took for the upgrade
+    return result
 
 
 # -- FlinkStateSnapshot ---------------------------------------------------------------------------

@@ -170,22 +170,15 @@ progress:
 """
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_k8s import FkoModule, argument_spec
-from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_ops import FkoDeployments, upgrade_savepoint
-from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import OperatorApplication, application_options
+from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_ops import FkoDeployments, converge
+from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import application_options
 
 
 def run(fm):
     """The FlinkDeployment rules of ``operator_application`` over the FlinkDeployments of one namespace."""
     params = dict(fm.params, keep_savepoints=False)
     deployments = FkoDeployments(fm.client)
-    before = upgrade_savepoint(deployments.get(params["name"]))
-    result = OperatorApplication(deployments, params["name"], params, check_mode=fm.check_mode, report=fm.report,
-                                 warn=fm.module.warn).run()
-    result["deployment"] = result.pop("application", None)
-    after = upgrade_savepoint(result["deployment"])
-    if result.get("changed") and not fm.check_mode and not result.get("restored_from") and after and after != before:
-        result["restored_from"] = after  # the savepoint the operator took for the upgrade
-    return result
+    return converge(fm, deployments, params, deployments.get(params["name"]), "deployment")
 
 
 def main():

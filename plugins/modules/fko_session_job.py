@@ -151,9 +151,8 @@ progress:
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._errors import FkoError
 from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_k8s import FkoModule, argument_spec
-from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_ops import FkoSessionJobs, upgrade_savepoint
-from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import (
-    CLUSTER_OPTIONS, OperatorApplication, job_options)
+from ansible_collections.flinkops.cookbook.plugins.module_utils.fko_ops import FkoSessionJobs, converge
+from ansible_collections.flinkops.cookbook.plugins.module_utils.operator_application import CLUSTER_OPTIONS, job_options
 
 
 def run(fm):
@@ -167,14 +166,7 @@ def run(fm):
         problem = jobs.session_cluster_problem(params["name"], params["deployment_name"], current)
         if problem:
             raise FkoError(problem + ". Nothing was changed.")
-    before = upgrade_savepoint(current)
-    result = OperatorApplication(jobs, params["name"], params, check_mode=fm.check_mode, report=fm.report,
-                                 warn=fm.module.warn).run()
-    result["session_job"] = result.pop("application", None)
-    after = upgrade_savepoint(result["session_job"])
-    if result.get("changed") and not fm.check_mode and not result.get("restored_from") and after and after != before:
-        result["restored_from"] = after  # the savepoint the operator took for the upgrade
-    return result
+    return converge(fm, jobs, params, current, "session_job")
 
 
 def main():
