@@ -197,7 +197,7 @@ class FkoDeployments(object):
                     raise FkoError("%s %s/%s: its spec was changed by someone else (generation %s, now %s) while it was "
                                    "being written; nothing was written. Read it and run again."
                                    % (self.KIND, self.client.namespace, name, generation,
-                                      now["metadata"].get("generation")), status=409)
+                                      now["metadata"].get("generation")), status=409, written=False)
                 continue
             # a change of labels alone is no new generation: the operator starts no new job
             self.spec_changed = (written.get("metadata") or {}).get("generation") != current["metadata"].get("generation")

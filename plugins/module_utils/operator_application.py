@@ -222,7 +222,10 @@ class OperatorApplication(object):
         except self.client.error as exc:
             exc.details.setdefault("previous_spec", copy.deepcopy(current_spec) if current else None)
             exc.details["restored_from"] = restore_path
-            if current is not None and p["rollback"] and want == "RUNNING" and state_now == "RUNNING":
+            # a write refused because another run changed the spec first wrote nothing: there is
+            # nothing of this run to roll back, and rolling back would undo the other run's change
+            if current is not None and p["rollback"] and want == "RUNNING" and state_now == "RUNNING" \
+                    and exc.details.get("written") is not False:
                 exc.details["rolled_back"] = self.rollback(current, restore_path)
                 raise self.client.error("%s. %s" % (exc, exc.details["rolled_back"]["message"]), **exc.details)
             raise

@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.ansible_run import start_playbook, wait_for
 from tests.integration.test_fko_upgrade_playbook import (  # noqa: F401  pylint: disable=unused-import
-    JOB, NS, deployed, deployment, fko_env, k8s, play, real_writes, running_stable, snapshots)
+    JOB, NS, deployed, deployment, fko_env, k8s, play, real_writes, running_stable, settled, snapshots, spec_puts)
 from tests.support.crash import crash
 from tests.support.fake_kubernetes import specs_dir
 
@@ -165,6 +165,46 @@ def test_a_resume_crashed_before_its_validation_is_validated_by_the_next_run(k8s
     assert running_stable(fd) and fd["status"]["jobStatus"]["upgradeSavepointPath"] == kept
     assert not resume_journal(tmp_path).exists()
     second_run_changes_nothing(k8s, tmp_path, "suspend_resume_job.yml", action="resume", job=JOB)
+
+
+def test_a_resume_that_loses_the_race_to_another_run_suspends_nothing_again(k8s, tmp_path):
+    """Repro of the race the CI met on scale_cluster: a run whose write met another run's change wrote
+    nothing, but its rescue undid that change (here: suspended again the job the other run resumed)."""
+    kept = suspended_with_its_savepoint(k8s, tmp_path)
+    k8s.inject("race_on_put", name=JOB, patch={"spec": {"job": {"state": "running"}}})
+    lost = play(k8s, "suspend_resume_job.yml", tmp_path, action="resume", job=JOB)
+    assert lost.rc != 0
+    msg = lost.task("Rollback | none, this run wrote nothing: another run changed it first, %s" % JOB)["msg"]
+    assert "changed by someone else" in msg and "suspends nothing again" in msg, msg
+    settled(k8s)
+    fd = deployment(k8s)
+    assert fd["spec"]["job"]["state"] == "running", "the other run's resume was left alone"
+    assert fd["status"]["jobStatus"]["upgradeSavepointPath"] == kept
+    assert len(spec_puts(k8s)) == 2, "the suspend and the refused resume, nothing after"
+
+    again = play(k8s, "suspend_resume_job.yml", tmp_path, action="resume", job=JOB)
+    assert again.rc == 0, again.stdout[-3000:]
+    watched = again.task("Validation | what the watch saw last, job %s" % JOB)["ansible_facts"]["validate_result"]
+    assert watched["verdict"] == "passed" and not resume_journal(tmp_path).exists()
+    assert running_stable(deployment(k8s)) and len(spec_puts(k8s)) == 2
+
+
+def test_a_restore_that_loses_the_race_to_another_run_rolls_nothing_back_and_the_next_run_finishes_it(k8s, tmp_path):
+    chosen = backed_up(k8s, tmp_path)
+    # another restore suspended the job first
+    k8s.inject("race_on_put", name=JOB, patch={"spec": {"job": {"state": "suspended"}}})
+    lost = play(k8s, "restore_state.yml", tmp_path, restore_job=JOB, restore_replace_running=True)
+    assert lost.rc != 0
+    msg = lost.task("Rollback | none, this run wrote nothing: another run changed it first, %s" % JOB)["msg"]
+    assert "changed by someone else" in msg and "rolls nothing back" in msg, msg
+    assert len(spec_puts(k8s)) == 1, "only the refused suspend"
+
+    again = play(k8s, "restore_state.yml", tmp_path, restore_job=JOB, restore_replace_running=True)
+    assert again.rc == 0, [(t["_task"], t.get("msg")) for t in again.tasks if t.get("failed")]
+    fd = deployment(k8s)
+    assert running_stable(fd) and fd["spec"]["job"]["initialSavepointPath"] == chosen
+    assert len(upgrade_snapshots(k8s)) == 1, "the replaced job was suspended once, by the other run"
+    assert not (tmp_path / "manifests" / "local-fko" / ("%s.restore-journal.json" % JOB)).exists()
 
 
 def test_backup_then_restore_from_it_and_a_failed_snapshot_deletes_nothing(k8s, tmp_path):

@@ -322,7 +322,9 @@ class FakeKubernetes:
         seconds of RUNNING, then the job and the lifecycle are FAILED), ``taskmanager_room`` (``taskmanagers=`` the
         TaskManager pods the cluster can schedule: a spec needing more never gets its job RUNNING),
         ``snapshot_fails`` (``name=`` prefix, ``error=``), ``operator_restart``
-        (``down=`` seconds; once, right after the next upgrade savepoint)."""
+        (``down=`` seconds; once, right after the next upgrade savepoint), ``race_on_put`` (``patch=`` a merge
+        patch of the object, ``name=``, ``plural=``; once: another writer's change lands right before the next PUT
+        of that object, which then meets a newer resourceVersion and generation, as when two runs race)."""
         with self.lock:
             self.injections.append(dict(match, kind=kind))
 
@@ -607,6 +609,17 @@ class FakeKubernetes:
         if not sent and api_version not in BUILTIN:
             raise ApiError(422, "Invalid", '%s "%s" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be '
                            "specified for an update" % (self._kind(api_version, plural), name), name=name)
+        race = None if (sub or dry) else self.injection(
+            "race_on_put", lambda inj: not inj.get("done") and inj.get("plural", "flinkdeployments") == plural
+            and inj.get("name", name) == name)
+        if race:
+            # another writer gets there first: its spec change lands, then this PUT meets it (409)
+            race["done"] = True
+            with self.lock:
+                old = self.objects.get((api_version, plural, namespace, name))
+                if old is not None:
+                    self._store_update(api_version, plural, namespace, name, merge_patch(old, race["patch"]),
+                                       None, False, old["metadata"]["resourceVersion"])
         return self._store_update(api_version, plural, namespace, name, body, sub, dry, sent)
 
     def _patch(self, api_version, plural, namespace, name, body, content_type, sub, dry):
@@ -794,6 +807,19 @@ class FakeOperator:
 
         if reconciled != spec:
             self._upgrade(fd, spec, reconciled, want)
+            return
+        if status.get("observedGeneration") != fd["metadata"]["generation"]:
+            # a new generation with the reconciled spec (a change written back before the operator acted on
+            # it): FKO finds no difference, records the generation as reconciled and upgrades nothing
+            self.timers.pop((uid, "savepoint"), None)
+            stable = (status.get("reconciliationStatus") or {}).get("lastStableSpec") and job_status.get("state") == "RUNNING"
+
+            def observed(o):
+                o["status"].update(observedGeneration=o["metadata"]["generation"], error=None)
+                o["status"]["reconciliationStatus"]["lastReconciledSpec"] = self._reconciled_text(o, spec, False)
+                if o["status"].get("lifecycleState") == "UPGRADING" and stable:
+                    o["status"]["lifecycleState"] = "STABLE"
+            self._write(fd, observed)
             return
 
         # the spec is reconciled: observe the job

@@ -137,6 +137,7 @@ def test_a_spec_changed_by_someone_else_meanwhile_is_never_overwritten():
         fko_ops.FkoDeployments(ns).apply("app", {"image": "app:3", "job": {"state": "running"}}, {})
     assert "changed by someone else (generation 2, now 3)" in str(err.value) and "nothing was written" in str(err.value)
     assert ns.puts == ["1"] and ns.obj["spec"]["image"] == "app:2"
+    assert err.value.details["written"] is False, "the caller must know that there is nothing of its own to roll back"
 
 
 def test_a_conflict_that_does_not_clear_fails_with_the_server_message():

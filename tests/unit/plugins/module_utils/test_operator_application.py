@@ -241,6 +241,20 @@ def test_no_rollback_when_it_is_off_or_the_job_was_not_running():
     assert "rolled_back" not in err.value.details
 
 
+def test_a_write_that_lost_the_race_to_another_run_is_not_rolled_back():
+    apps = FakeApps()
+    apps.add("orders", SPEC)
+
+    def apply(name, spec, metadata):
+        apps.applied.append((name, spec, metadata))
+        raise CmfError("orders: its spec was changed by someone else; nothing was written", status=409, written=False)
+    apps.apply = apply
+    with pytest.raises(CmfError, match="nothing was written$") as err:
+        converge(apps, image="orders:2")
+    assert "rolled_back" not in err.value.details and len(apps.applied) == 1, "the other run's change was undone"
+    assert err.value.details["written"] is False
+
+
 def test_the_rollback_errors_are_the_client_errors():
     class Other(OpsError):
         pass
