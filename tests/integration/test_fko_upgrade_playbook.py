@@ -127,6 +127,24 @@ def test_deploy_creates_the_declared_job_then_nothing_to_do(k8s, tmp_path):
     assert len(real_writes(k8s)) == writes
 
 
+def test_an_environment_chosen_by_variable_is_the_only_one_run_and_an_unknown_one_changes_nothing(k8s, tmp_path):
+    """flinkops_environment (the AWX surveys' environment question: a survey cannot set --limit)."""
+    env = fko_env(k8s)
+    extra = {"flinkops_manifest_dir": str(tmp_path / "manifests")}
+    unknown = run_playbook("deploy_job.yml", "all", dict(extra, flinkops_environment="production"), env, timeout=300)
+    assert unknown.rc != 0
+    msg = unknown.task("flinkops.cookbook.recipe_defaults : Environment | the environment asked for is a group of this inventory")["msg"]
+    assert "flinkops_environment 'production' is not a group of this inventory" in msg and "fko_local" in msg, msg
+    assert real_writes(k8s) == [] and deployment(k8s) is None
+
+    chosen = run_playbook("deploy_job.yml", "all", dict(extra, flinkops_environment="fko_local"), env, timeout=300)
+    assert chosen.rc == 0, chosen.stdout[-3000:]
+    assert running_stable(deployment(k8s))
+    past = {t["_host"] for t in chosen.tasks if "Environment |" not in t["_task"]}
+    assert past == {"local-fko"}, "the hosts of the other environments ended before any other task"
+    assert len(chosen.stats) > 1, "the run saw the whole inventory"
+
+
 def test_two_deploys_at_once_make_one_deployment_and_both_report_it(slow_k8s, tmp_path):
     k8s = slow_k8s
     extra = {"flinkops_manifest_dir": str(tmp_path / "manifests")}

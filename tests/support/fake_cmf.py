@@ -65,11 +65,12 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
+
+from tests.support.json_http_server import JsonHttpServer
 
 LOG = logging.getLogger("fake_cmf")
 
@@ -170,7 +171,9 @@ class _Injection:
             self.count -= 1
 
 
-class FakeCMF:
+class FakeCMF(JsonHttpServer):
+    thread_name = "fake-cmf"
+
     def __init__(self, spec_version: str = "2.3", start_delay: float = 0.3, savepoint_delay: float = 0.3,
                  default_page_size: int = 20, max_page_size: int = 2000, savepoint_dir: str = "s3://cmf-state/savepoints",
                  auth: tuple | None = None, token: str | None = None, server_version: str | None = None):
@@ -218,51 +221,6 @@ class FakeCMF:
         if self.violations and exc_type is None:
             raise ContractViolation("the fake CMF sent responses its contract rejects:\n" + "\n".join(self.violations))
         return False
-
-    def start(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, payload, headers = fake.handle(self.command, self.path, body, dict(self.headers.items()))
-                data = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                if data:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if data:
-                    self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-cmf", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return "http://%s:%s" % (host, port)
 
     # -- failure injection -------------------------------------------------------------------
     def inject(self, kind: str, count: int | None = 1, **kw):

@@ -67,11 +67,12 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import yaml
+
+from tests.support.json_http_server import JsonHttpServer
 
 from tests.support.fake_cmf import ContractViolation, _reasons, now_iso
 
@@ -167,7 +168,9 @@ def _api_of(path: str):
     return None
 
 
-class FakeConfluentCloud:
+class FakeConfluentCloud(JsonHttpServer):
+    thread_name = "fake-confluent-cloud"
+
     def __init__(self, organization_id: str | None = None, environment_id: str = "env-dr01",
                  start_delay: float = 0.3, stop_delay: float = 0.3, pool_delay: float = 0.3, page_size: int = 2,
                  auth: dict | None = None):
@@ -201,54 +204,6 @@ class FakeConfluentCloud:
             raise ContractViolation("the fake Confluent Cloud sent responses its contract rejects:\n"
                                     + "\n".join(self.violations))
         return False
-
-    def start(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, payload, headers = fake.handle(self.command, self.path, body, dict(self.headers.items()))
-                if isinstance(payload, tuple):
-                    data, ctype = payload
-                else:
-                    data, ctype = (b"" if payload is None else json.dumps(payload).encode()), "application/json"
-                self.send_response(status)
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                if data:
-                    self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if data:
-                    self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-confluent-cloud", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return "http://%s:%s" % (host, port)
 
     # -- state set-up (what exists before a test) -------------------------------------------
     def add_cluster(self, cluster_id: str):

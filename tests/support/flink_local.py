@@ -47,7 +47,8 @@ __all__ = ["install_flink", "LocalFlink", "build_test_jobs", "DEFAULT_FLINK_VERS
 DEFAULT_FLINK_VERSION = "2.3.0"
 CACHE_DIR = pathlib.Path.home() / ".cache" / "flinkops"
 WHEELS_DIR = CACHE_DIR / "wheels"
-STARTUP_TIMEOUT = 120.0
+# a JobManager and TaskManagers starting on 2 busy cores (the suite runs 2 workers) can take minutes
+STARTUP_TIMEOUT = 240.0
 # FLINK_IDENT_STRING names the pid/log files (defaults to $USER, which may be unset here)
 IDENT = "flinkops"
 

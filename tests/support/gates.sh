@@ -190,19 +190,24 @@ gate_sanity() {
   return "$rc"
 }
 
-# The FKO modules build on kubernetes.core (module_utils, doc fragment): ansible-test's import,
-# validate-modules and units need it beside the collection, as TOOLING.md says. $1: the root
-# that holds ansible_collections/.
+# The collections galaxy.yml depends on, from the venv (the ansible package ships them): the FKO
+# modules build on kubernetes.core (module_utils, doc fragment), playbooks/configure_awx.yml uses
+# awx.awx. ansible-test's import, validate-modules and units, and antsibull-docs (which resolves every
+# declared dependency), need them beside the collection, as TOOLING.md says. $1: the root that holds
+# ansible_collections/.
 copy_dependencies() {
-  local k8s_core
-  k8s_core="$("$VENV/bin/python" -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])' 2>/dev/null || true)"
-  if [ -n "$k8s_core" ] && [ -d "$k8s_core" ]; then
-    rm -rf "$1/ansible_collections/kubernetes/core"
-    mkdir -p "$1/ansible_collections/kubernetes"
-    cp -a "$k8s_core" "$1/ansible_collections/kubernetes/core"
-  else
-    echo "WARNING: kubernetes.core not found in $VENV: the fko_* modules cannot be imported" >&2
-  fi
+  local dep ns name path
+  for dep in kubernetes.core awx.awx; do
+    ns="${dep%%.*}"; name="${dep#*.}"
+    path="$("$VENV/bin/python" -c "import ansible_collections.$dep as c; print(list(c.__path__)[0])" 2>/dev/null || true)"
+    if [ -n "$path" ] && [ -d "$path" ]; then
+      rm -rf "$1/ansible_collections/$ns/$name"
+      mkdir -p "$1/ansible_collections/$ns"
+      cp -a "$path" "$1/ansible_collections/$ns/$name"
+    else
+      echo "WARNING: $dep not found in $VENV: what uses it cannot be checked" >&2
+    fi
+  done
 }
 
 gate_units() {
