@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._http import HttpError
@@ -204,8 +205,23 @@ def checkpoint_health(stats, config, job_id=None):
     def pick(item, keys):
         return dict((k, item.get(k)) for k in keys) if item else None
 
+    counts = stats.get("counts") or {}
+    # Flink counts a checkpoint that fails at its trigger, before it is created (for example while
+    # not all tasks are RUNNING), without a history entry or a "latest failed" one
+    # (CheckpointStatsTracker.reportFailedCheckpointsWithoutInProgress). Without a latest failed
+    # checkpoint, every failure counted is one of those; with one, the ones beyond the retained
+    # history may also be older failures, so the split is unknown.
+    unrecorded = None
+    if latest_failed is None:
+        unrecorded = max(0, (counts.get("failed") or 0) - len(failed))
+    history_points = [{"id": h.get("id"), "status": h.get("status"), "trigger_timestamp": h.get("trigger_timestamp"),
+                       "end_to_end_duration": h.get("end_to_end_duration"), "state_size": h.get("state_size")}
+                      for h in sorted(history, key=lambda h: h.get("id") or 0)]
+
     return {
-        "counts": stats.get("counts") or {},
+        "counts": counts,
+        "failed_at_trigger": unrecorded,
+        "history": history_points,
         "config": conf,
         "latest_completed": pick(latest_completed, ("id", "trigger_timestamp", "end_to_end_duration",
                                                     "state_size", "checkpointed_size", "external_path")),
@@ -225,6 +241,19 @@ def checkpoint_health(stats, config, job_id=None):
 # -- backpressure ----------------------------------------------------------------------------
 def _level(data):
     return (data or {}).get("backpressureLevel") or (data or {}).get("backpressure-level")
+
+
+def _ratio_value(value):
+    """A subtask's ratio as a number, or None. Flink's REST mapper writes a ratio it cannot compute
+    (a busy time not measured yet) as the string "NaN" (Jackson's WRITE_NAN_AS_STRINGS): that is no
+    value, not an error of the report."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def vertex_backpressure(client, job_id, vertex, clock):
@@ -253,7 +282,7 @@ def vertex_backpressure(client, job_id, vertex, clock):
     fresh = data.get("status") == "ok"
 
     def peak(key):
-        values = [s.get(key) for s in subtasks if s.get(key) is not None]
+        values = [v for v in (_ratio_value(s.get(key)) for s in subtasks) if v is not None]
         return round(max(values), 3) if values else None
 
     return {"id": vertex["id"], "name": vertex.get("name"), "status": data.get("status"),

@@ -113,6 +113,11 @@ jobs:
       description:
         - C(counts) as Flink reports them; C(config) (interval, timeout, min pause, unaligned, tolerable
           failures, state backend, checkpoint storage); C(latest_completed) and C(latest_failed).
+        - C(failed_at_trigger), the failed checkpoints Flink counted without a record, having failed at their
+          trigger (for example while not all tasks were RUNNING); null when a latest failed checkpoint exists and
+          the split is unknown.
+        - C(history), the retained checkpoints oldest first (id, status, trigger timestamp, end-to-end duration,
+          state size), savepoints left out.
         - C(duration_ms) (last, avg, max, p90 and the maximum of the retained history), C(duration_vs_interval)
           (average duration / interval) and C(duration_vs_timeout) (slowest / timeout).
         - C(failures) (id, timestamps, message and category per failed checkpoint of the retained history)

@@ -2,7 +2,8 @@
 (`-l local`) against a real Flink. The job writes its checkpoints to its own directory
 (`execution.checkpointing.dir` in its flinkConfiguration); the incident test breaks that
 directory for real, so the checkpoints fail with the cause Flink itself reports, and the
-reports are checked against what Flink reports."""
+reports are checked against what Flink reports. The HTML reports are opened in a real headless
+Chromium: no console error, and the job table, the charts and the findings are on the screen."""
 from __future__ import annotations
 
 import pathlib
@@ -13,6 +14,7 @@ import time
 import pytest
 
 from tests.integration.ansible_run import FlinkApi, run_playbook
+from tests.integration.report_browser import open_in_chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 JOB = "stateful-counter"
@@ -57,6 +59,26 @@ def reports(base, pattern):
     return sorted((base / "reports" / "local-flink").glob(pattern))
 
 
+def assert_charts_of(facts, job, kinds):
+    """The charts of ``job`` (its metrics as flink_metrics_info returned them) are shown, in this
+    order, with a bar per retained checkpoint of the status Flink gave it."""
+    assert [c["cls"].replace(" empty", "") for c in facts["charts"]] == ["chart " + k for k in kinds], facts
+    for chart in facts["charts"]:
+        assert chart["shown"] and chart["within_page"] and chart["box"]["h"] > 60, chart
+        assert chart["tallest_on_top"] in (True, None), chart
+    durations = facts["charts"][0]
+    assert durations["statuses"] == [h["status"] for h in job["checkpoints"]["history"]], durations
+    assert durations["bars"] > 0 and durations["tallest_on_top"] is True, durations
+    completed = [h for h in job["checkpoints"]["history"] if h["status"] == "COMPLETED"]
+    assert facts["charts"][1]["points"] == len(completed), facts["charts"][1]
+    if "backpressure" in kinds:
+        vertices = job["backpressure"]["vertices"]
+        assert facts["charts"][2]["bars"] == 3 * len(vertices), facts["charts"][2]
+    width, height = facts["screenshot"]
+    # the whole page, not only the window (the width may lose the scrollbar's 15 px)
+    assert height == facts["page_size"][1] and facts["page_size"][0] - 20 <= width <= facts["page_size"][0], facts
+
+
 def test_health_report_matches_flink_and_a_second_run_changes_nothing(diag_env):
     api, env, base, job_id = diag_env["api"], diag_env["env"], diag_env["dir"], diag_env["job_id"]
     before = api.checkpoints(job_id)["counts"]
@@ -82,8 +104,22 @@ def test_health_report_matches_flink_and_a_second_run_changes_nothing(diag_env):
     assert "- Id: `%s`" % job_id in text
     assert "(%d B)" % tm["heap_max"] in text and "(%d B)" % tm["heap_used"] in text
     assert tm["id"] in text and "G1_Young_Generation" in text
+    cp = job["checkpoints"]
+    if cp["latest_failed"] is None and counts["failed"]:
+        # a checkpoint that failed at its trigger (common right after the start): counted, never recorded
+        assert cp["failed_at_trigger"] == counts["failed"]
+        assert "- Latest failed: none recorded: the %d failed checkpoint" % counts["failed"] in text, text
+    else:
+        assert "none recorded" not in text, text
     page = html[0].read_text()
     assert "<td>%s</td>" % JOB in page and "(%d B)" % tm["heap_max"] in page and page.rstrip().endswith("</html>")
+    seen = open_in_chromium(html[0])
+    assert seen["console_errors"] == [], seen["console_errors"]
+    assert seen["title"].startswith("Flink health report: local-flink")
+    assert seen["table_shown"] and JOB in seen["table_text"] and "RUNNING" in seen["table_text"], seen
+    assert_charts_of(seen, job, ["checkpoint-durations", "state-size", "backpressure"])
+    assert seen["findings_shown"], seen
+    assert all(f["title"] in seen["findings_text"] for f in job["findings"]), (job["findings"], seen)
     summary = res.task("Validation | summary of the health of each job and TaskManager")["msg"]
     assert any(line.startswith(JOB + " [") for line in summary), summary
 
@@ -118,6 +154,19 @@ def test_incident_report_names_the_cause_flink_reports_and_the_storage_fix(diag_
         assert "1. **Fix the checkpoint storage** file:%s" % cps in text
         summary = res.task("Validation | diagnosis and recommended stabilisation per job")["msg"]
         assert any("storage probe file:%s: FAILED at write" % cps in line for line in summary), summary
+
+        # The HTML diagnosis, as the on-call engineer opens it: the failed checkpoints are red bars.
+        job = res.task("Procedure | 1 and 4. failure causes, durations against the interval, state size trend, "
+                       "backpressure")["results"][0]["jobs"][0]
+        page = reports(base, "incident-checkpoints-*.html")[-1]
+        assert flink_cause in page.read_text() or flink_cause.replace('"', "&#34;") in page.read_text()
+        seen = open_in_chromium(page)
+        assert seen["console_errors"] == [], seen["console_errors"]
+        assert seen["table_shown"] and JOB in seen["table_text"] and "critical" in seen["table_text"], seen
+        kinds = ["checkpoint-durations", "state-size"] + (["backpressure"] if job["backpressure"] else [])
+        assert_charts_of(seen, job, kinds)
+        assert "FAILED" in seen["charts"][0]["statuses"], seen["charts"][0]
+        assert seen["findings_shown"] and "Fix the checkpoint storage file:%s" % cps in seen["findings_text"], seen
         assert not list(moved.glob(".flinkops-probe-*"))
 
         again = run_playbook("incident_checkpoint_failures.yml", "local",

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.integration.ansible_run import run_playbook, run_tasks, start_playbook, wait_for
+from tests.integration.report_browser import open_in_chromium
 from tests.support.crash import crash
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -49,6 +50,18 @@ def test_detects_classifies_and_reports_without_touching_the_job(looping_job):
     assert "**restart loop**" in text and "| class | **code** |" in text
     assert "failing after 2500 ms on purpose" in text
     assert [j["jid"] for j in api.active_jobs(FLAKY)] == [looping_job["flaky"]], "report only: job untouched"
+
+    # The HTML report in a real browser: each failure Flink lists within the window is a mark on the axis.
+    (page,) = sorted(report.parent.glob(f"incident-{FLAKY}-*.html"))
+    seen = open_in_chromium(page)
+    assert seen["console_errors"] == [], seen["console_errors"]
+    assert seen["table_shown"] and "restart loop" in seen["table_text"] and "code" in seen["table_text"], seen
+    (timeline,) = seen["charts"]
+    assert timeline["shown"] and timeline["within_page"], timeline
+    recent = res.task("Identify | failures in the window, root exception and class")["ansible_facts"]["incident_recent"]
+    assert sorted(timeline["marks"]) == sorted(e["timestamp"] for e in recent) and len(recent) >= 3, (timeline, recent)
+    assert seen["findings_shown"] and "failing after 2500 ms on purpose" not in seen["findings_text"]
+    assert all(e["name"] in seen["findings_text"] for e in recent if e.get("name")), seen["findings_text"]
 
 
 def test_redeploys_the_hotfix_from_the_last_good_state(looping_job):

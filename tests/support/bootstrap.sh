@@ -15,6 +15,8 @@ cd "$(dirname "$0")/../.."
 #     installs and the command works without systemd as PID 1)
 #   - kubectl -> kubernetes-client: tests/unit/support/test_fake_kubernetes.py (kubectl apply/get/
 #     delete against the fake Kubernetes API)
+#   - chromium -> chromium: the HTML reports opened in a real headless browser
+#     (test_diagnostics_playbooks.py, tests/unit/support/test_headless_chromium.py)
 # In CI a test that skips for a missing tool fails the run (tests/support/skip_policy.py).
 APT_NEEDS=(
   "javac:openjdk-17-jdk-headless"
@@ -22,6 +24,7 @@ APT_NEEDS=(
   "/usr/share/java/zookeeper.jar:zookeeperd"
   "systemd-analyze:systemd"
   "kubectl:kubernetes-client"
+  "chromium:chromium"
 )
 present() { case "$1" in /*) [ -e "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }
 missing=()
@@ -101,6 +104,7 @@ echo "    java         $(javac -version 2>&1) (openjdk-17-jdk-headless $(pkg ope
 echo "    zookeeper    $(pkg zookeeperd) (/usr/share/java/zookeeper.jar)"
 echo "    systemd      $(pkg systemd) ($(command -v systemd-analyze))"
 echo "    shellcheck   $(pkg shellcheck)"
+echo "    chromium     $(pkg chromium) ($(command -v chromium))"
 echo "    .venv        $(.venv/bin/python --version), $(.venv/bin/python -c 'import ansible, importlib.metadata as m; print("ansible", m.version("ansible"), "/ ansible-core", ansible.__version__, "/ molecule", m.version("molecule"), "/ moto", m.version("moto"))')"
 echo "    Flink        ${flink_homes//$'\n'/, }"
 echo "    helm         $(.venv/bin/helm version --short 2>&1)"

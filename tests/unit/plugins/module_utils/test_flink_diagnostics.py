@@ -76,6 +76,33 @@ def test_metric_values_parse_numbers():
 
 
 # -- checkpoint health -----------------------------------------------------------------------------
+def test_failures_counted_at_the_trigger_without_a_record_are_told_apart():
+    # Flink counts a checkpoint that fails before it is created (tasks not all RUNNING yet) in
+    # counts.failed, with no history entry and no latest.failed: the report said "failed 1" beside
+    # "Latest failed: none".
+    cp = diag.checkpoint_health(stats([completed(2), completed(3)],
+                                      counts={"completed": 2, "failed": 1, "total": 3}), CONFIG, JOB)
+    assert cp["latest_failed"] is None
+    assert cp["failed_at_trigger"] == 1
+
+
+def test_with_a_latest_failed_checkpoint_the_unrecorded_split_is_unknown():
+    # Failures beyond the retained history may be older ones: no claim is made.
+    cp = diag.checkpoint_health(stats([completed(8), failed(9)],
+                                      counts={"completed": 8, "failed": 3, "total": 11}), CONFIG, JOB)
+    assert cp["latest_failed"]["id"] == 9
+    assert cp["failed_at_trigger"] is None
+
+
+def test_history_is_oldest_first_with_status_duration_and_size_and_no_savepoint():
+    savepoint = dict(completed(4), is_savepoint=True)
+    cp = diag.checkpoint_health(stats([failed(3), completed(2, size=10, duration=40), savepoint, completed(5)]),
+                                CONFIG, JOB)
+    assert [(h["id"], h["status"], h["end_to_end_duration"]) for h in cp["history"]] == [
+        (2, "COMPLETED", 40), (3, "FAILED", 3), (5, "COMPLETED", 100)]
+    assert cp["history"][0]["state_size"] == 10
+
+
 def test_persistent_storage_failures_are_counted_grouped_and_critical():
     history = [completed(1), completed(2)] + [failed(i) for i in range(3, 9)]
     cp = diag.checkpoint_health(stats(history), CONFIG, JOB)
@@ -214,6 +241,20 @@ def test_describe_job_polls_backpressure_until_the_sample_is_fresh(flink, fake_t
     assert fake_time.sleeps, "it waited between polls"
     assert job["health"] == "critical"
     assert flink.calls_to("GET", "/jobs/%s/metrics" % JOB)[0].params == {"get": "numRestarts"}
+
+
+def test_a_ratio_flink_writes_as_nan_is_no_value_not_a_crash(flink, fake_time):
+    # Flink's REST mapper writes a ratio it cannot compute as the string "NaN"; a health report on
+    # real Flink 2.3 failed with "type str doesn't define __round__ method".
+    nan = {"status": "ok", "backpressureLevel": "ok", "backpressure-level": "ok", "end-timestamp": 5,
+           "subtasks": [{"subtask": 0, "ratio": 0.0, "busyRatio": "NaN", "idleRatio": 1.0},
+                        {"subtask": 1, "ratio": 0.05, "busyRatio": "NaN", "idleRatio": "0.5"}]}
+    script_cluster(flink, [completed(1)], [nan])
+    job = diag.describe_job(flink.client(), {"jid": JOB}, backpressure_timeout=3,
+                            sleep=fake_time.sleep, now=fake_time.now)
+    first = job["backpressure"]["vertices"][0]
+    assert (first["max_ratio"], first["max_busy_ratio"], first["max_idle_ratio"]) == (0.05, None, 1.0)
+    assert job["backpressure"]["level"] == "ok"
 
 
 def test_backpressure_that_never_gets_fresh_is_unknown_not_an_error(flink, fake_time):
