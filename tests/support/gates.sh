@@ -6,6 +6,8 @@
 #   tests/support/gates.sh lint     ansible-lint --offline --profile production
 #   tests/support/gates.sh build    ansible-galaxy collection build, tarball content/size
 #   tests/support/gates.sh docs     antsibull-docs lint-collection-docs --plugin-docs (every plugin and role)
+#   tests/support/gates.sh site     the docsite built offline with antsibull-docs and Sphinx (warnings are
+#                                   errors), no error page, every recipe page; the generated pages up to date
 #   tests/support/gates.sh changelog  antsibull-changelog lint, changelog.yaml lint, CHANGELOG.md generated from it
 #   tests/support/gates.sh fragment a change under plugins/, roles/ or playbooks/ since the merge base
 #                                   with GATES_BASE_REF (default main) carries a changelogs/fragments/ file
@@ -299,6 +301,71 @@ gate_docs() {
     antsibull-docs lint-collection-docs --plugin-docs "$coll")
 }
 
+# The collection's docsite as antsibull-docs builds it: `sphinx-init` then its build.sh (antsibull-docs
+# --fail-on-error, then sphinx-build -W --keep-going, nitpicky), offline: intersphinx is off, and the
+# references only the Ansible docsite's inventory would resolve (common_return_values, other
+# collections' plugins) are not errors. Fails on an error page (the page antsibull-docs writes for a
+# plugin whose docs do not parse: "The documentation for the <type> plugin, <name>, was malformed", or
+# "There were some errors parsing the documentation" for a bad RETURN or EXAMPLES), and when a recipe
+# page, the bare-metal guide or a page of docs/docsite/extra-docs.yml is missing from the HTML. First
+# tests/support/recipe_docs.py --check: the committed pages are what the playbooks generate. The site
+# is copied to tests/output/docs-site (git-ignored).
+gate_site() {
+  log "site: recipe_docs.py --check, antsibull-docs sphinx-init + build.sh (offline), error pages"
+  local coll root home site rc=0 page missing=0 errors
+  "$PY" "$ROOT/tests/support/recipe_docs.py" --check || rc=1
+  coll="$(collection_copy)" || return 1
+  root="$(dirname "$(dirname "$(dirname "$coll")")")"
+  copy_dependencies "$root"
+  # the same isolation as gate_docs (an empty HOME, no ansible.cfg, the venv's collections hidden)
+  home="$(mktmp)"
+  site="$(mktmp)"  # mktemp -d: owned by us, mode 700, as sphinx-init wants its --dest-dir
+  (cd "$home" && HOME="$home" ANSIBLE_HOME="$home/.ansible" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False \
+    ANSIBLE_COLLECTIONS_PATH="$root" \
+    antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error --dest-dir "$site" \
+      --project "$NS.$NAME" --title "$NS.$NAME" --copyright "$NS.$NAME contributors" "$NS.$NAME") || return 1
+  cat >>"$site/conf.py" <<'EOF'
+
+# gates.sh site: offline, intersphinx off; a reference into the Ansible docsite or another
+# collection (resolved through intersphinx when online) is not an error, one into this collection is.
+intersphinx_mapping = {}
+nitpick_ignore_regex = [
+    ('ref', r'ansible_collections\.(?!flinkops\.cookbook\.).+'),
+    ('ref', r'(?!ansible_collections\.)(?!.*flinkops).+'),
+]
+EOF
+  (cd "$home" && HOME="$home" ANSIBLE_HOME="$home/.ansible" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False \
+    ANSIBLE_COLLECTIONS_PATH="$root" "$site/build.sh") || return 1
+  errors="$(grep -rlE 'was malformed|There were some errors parsing the documentation' "$site/rst" "$site/build/html" || true)"
+  if [ -n "$errors" ]; then
+    echo "site: error pages (plugin docs that do not parse):" >&2
+    printf '  %s\n' "$errors" >&2
+    rc=1
+  fi
+  # every page of extra-docs.yml, the bare-metal guide, and a page per recipe playbook
+  local pages=(bare_metal_guide) f
+  while read -r page; do pages+=("$page"); done < <("$PY" - "$ROOT/docs/docsite/extra-docs.yml" <<'EOF'
+import sys, yaml
+for section in yaml.safe_load(open(sys.argv[1]))["sections"]:
+    for entry in section["toctree"]:
+        print(entry if isinstance(entry, str) else entry["ref"])
+EOF
+  )
+  for f in "$ROOT"/playbooks/*.yml; do
+    f="${f##*/}"; f="${f%.yml}"
+    [ "$f" = configure_awx ] || pages+=("recipe_$f")
+  done
+  for page in "${pages[@]}"; do
+    [ -s "$site/build/html/docsite/$page.html" ] || { echo "site: no page docsite/$page.html" >&2; missing=1; }
+  done
+  [ "$missing" -eq 0 ] || rc=1
+  mkdir -p "$ROOT/tests/output"
+  rm -rf "$ROOT/tests/output/docs-site"
+  cp -a "$site/build/html" "$ROOT/tests/output/docs-site"
+  echo "site: $(find "$site/build/html" -name '*.html' | wc -l) HTML pages ($(find "$site/build/html/docsite" -name '*.html' | wc -l) extra docs) in tests/output/docs-site" >&2
+  return "$rc"
+}
+
 gate_changelog() {
   log "changelog: antsibull-changelog lint, lint-changelog-yaml, CHANGELOG.md up to date"
   local coll rc=0
@@ -385,7 +452,7 @@ gate_ee() {
 }
 
 SUMMARY=()
-ALL_GATES="sanity lint build docs changelog fragment ee"
+ALL_GATES="sanity lint build docs site changelog fragment ee"
 
 FAILED_TAILS=()
 GATE_LOGS=""
@@ -409,7 +476,7 @@ run_timed() {
 main() {
   local cmd="${1:-}" rc=0 g
   case "$cmd" in
-    sanity|units|lint|build|docs|changelog|fragment|ee) run_timed "$cmd" || rc=$? ;;
+    sanity|units|lint|build|docs|site|changelog|fragment|ee) run_timed "$cmd" || rc=$? ;;
     all)
       for g in $ALL_GATES; do run_timed "$g" || rc=1; done
       printf '\n=== summary\n' >&2
@@ -417,7 +484,7 @@ main() {
       [ "${#FAILED_TAILS[@]}" -eq 0 ] || printf '\n%s\n' "${FAILED_TAILS[@]}" >&2
       ;;
     -h|--help|help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'; return 0 ;;
-    *) echo "usage: $0 {sanity|units|lint|build|docs|changelog|fragment|ee|all}" >&2; return 2 ;;
+    *) echo "usage: $0 {sanity|units|lint|build|docs|site|changelog|fragment|ee|all}" >&2; return 2 ;;
   esac
   return "$rc"
 }
