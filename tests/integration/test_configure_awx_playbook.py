@@ -137,3 +137,42 @@ def test_a_survey_awx_refuses_fails_the_run_and_the_next_correct_run_repairs_the
     assert res.rc == 0, (failed_items(res), res.stderr[-2000:])
     assert_configured(awx)
     assert awx.one("job_templates", name="flinkops | scale job")["id"] == template["id"]  # repaired, not replaced
+
+
+def declared_edges(workflow):
+    return {(n["identifier"], kind[:-len("_nodes")], child) for n in workflow["nodes"]
+            for kind in ("success_nodes", "failure_nodes", "always_nodes") for child in n.get(kind, [])}
+
+
+def test_an_edge_or_node_taken_out_of_the_data_is_taken_out_of_awx_and_check_mode_says_so_first(awx):
+    # awx.awx's workflow_job_template adds the edges it is given and never removes one (an empty
+    # success/failure list is not sent): the workflow would keep running a node the data dropped.
+    assert play(awx).rc == 0
+    workflow_id = awx.one("workflow_job_templates", name=WORKFLOW["name"])["id"]
+
+    fewer_edges = copy.deepcopy(WORKFLOW)
+    del fewer_edges["nodes"][1]["failure_nodes"]  # validate no longer reports on its failure
+    before = len(awx.writes())
+    check = play(awx, check=True, awx_workflows=[fewer_edges])
+    assert check.rc == 0, (failed_items(check), check.stderr[-2000:])
+    assert awx.writes()[before:] == [], "check mode writes nothing"
+    assert check.changed_count() > 0, "check mode reports the edge it would remove"
+    res = play(awx, awx_workflows=[fewer_edges])
+    assert res.rc == 0, (failed_items(res), res.stderr[-2000:])
+    assert awx.edges(workflow_id) == declared_edges(fewer_edges) == {("upgrade", "success", "validate"),
+                                                                      ("upgrade", "failure", "report")}
+
+    fewer_nodes = copy.deepcopy(fewer_edges)
+    fewer_nodes["nodes"] = [n for n in fewer_nodes["nodes"] if n["identifier"] != "report"]
+    del fewer_nodes["nodes"][0]["failure_nodes"]
+    res = play(awx, awx_workflows=[fewer_nodes])
+    assert res.rc == 0, (failed_items(res), res.stderr[-2000:])
+    nodes = awx.objects("workflow_job_template_nodes", workflow_job_template=workflow_id)
+    assert sorted(n["identifier"] for n in nodes) == ["upgrade", "validate"]
+    assert awx.edges(workflow_id) == {("upgrade", "success", "validate")}
+    again = play(awx, awx_workflows=[fewer_nodes])
+    assert again.rc == 0 and again.changed_count() == 0, [(t["_task"], t.get("changed")) for t in again.tasks]
+
+    res = play(awx)
+    assert res.rc == 0, (failed_items(res), res.stderr[-2000:])
+    assert_configured(awx)

@@ -55,7 +55,9 @@ awx/api/views, awx/main/models), and only what those modules request:
 * ``/api/v2/unified_job_templates/``: the projects, inventory sources, job templates and
   workflow job templates together (they share one id sequence, as in AWX's tables).
 
-Not served (404 or 405): deletes of objects, copies, launches and jobs, project update
+* ``DELETE`` of a workflow node: 204, and its edges go with it (no parent keeps pointing at it).
+
+Not served (404 or 405): deletes of other objects, copies, launches and jobs, project update
 ``POST``s (``update_project``), approval nodes, hosts and groups, users, teams, roles, settings,
 tokens (username and password logins), named URLs (``name++org``), ``search=`` and ``order_by=``.
 """
@@ -402,7 +404,11 @@ class FakeAWX(JsonHttpServer):
         if obj is None:
             raise ApiError(404, {"detail": "Not found."})
         if len(segments) == 2:
-            self._allow(method, ("GET", "PATCH") if kind in WRITABLE else ("GET",))
+            allowed = ("GET", "PATCH") if kind in WRITABLE else ("GET",)
+            self._allow(method, allowed + (("DELETE",) if kind == "workflow_job_template_nodes" else ()))
+            if method == "DELETE":
+                self._delete_node(obj)
+                return 204, None
             if method == "PATCH":
                 self._update(kind, obj, body)
             return 200, self._view(kind, obj)
@@ -415,6 +421,14 @@ class FakeAWX(JsonHttpServer):
         if sub in SCHEMAS[kind][3]:
             return self._association(method, kind, obj, sub, body, query, path)
         raise ApiError(404, {"detail": "The requested resource could not be found."})
+
+    def _delete_node(self, node):
+        """A node goes with its edges: AWX's node tables cascade, so no parent keeps pointing at it."""
+        del self.store["workflow_job_template_nodes"][node["id"]]
+        for other in self.store["workflow_job_template_nodes"].values():
+            for edge in NODE_EDGES:
+                if node["id"] in other["_assoc"][edge]:
+                    other["_assoc"][edge].remove(node["id"])
 
     @staticmethod
     def _allow(method, allowed):

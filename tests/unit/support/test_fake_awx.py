@@ -97,3 +97,16 @@ def test_workflow_edges_attach_detach_and_refuse_a_cycle(awx):
     assert awx.edges(workflow["id"]) == {("a", "success", "b")}
     assert call(awx, "POST", edge, json={"id": second["id"], "disassociate": True}).status_code == 204
     assert awx.edges(workflow["id"]) == set()
+
+
+def test_a_deleted_node_takes_its_edges_and_other_objects_cannot_be_deleted(awx):
+    workflow = call(awx, "POST", "workflow_job_templates/", json={"name": "w", "organization": 1}).json()
+    first, second = (call(awx, "POST", "workflow_job_template_nodes/", json={
+        "workflow_job_template": workflow["id"], "identifier": name}).json() for name in ("a", "b"))
+    assert call(awx, "POST", "workflow_job_template_nodes/%d/failure_nodes/" % first["id"],
+                json={"id": second["id"]}).status_code == 204
+    assert call(awx, "DELETE", "workflow_job_template_nodes/%d/" % second["id"]).status_code == 204
+    assert call(awx, "GET", "workflow_job_template_nodes/%d/" % second["id"]).status_code == 404
+    assert awx.edges(workflow["id"]) == set(), "no parent keeps pointing at a deleted node"
+    assert call(awx, "GET", "workflow_job_template_nodes/%d/failure_nodes/" % first["id"]).json()["count"] == 0
+    assert call(awx, "DELETE", "workflow_job_templates/%d/" % workflow["id"]).status_code == 405
