@@ -378,6 +378,58 @@ def fenced_trigger(client, job_id, fence, attempts=8):
     return new_id(), "unknown", None
 
 
+# The names a state backend goes by in the configuration, as the class Flink reports for a
+# running job (GET /jobs/:id/checkpoints/config, ``state_backend``).
+STATE_BACKEND_CLASSES = {"hashmap": "HashMapStateBackend", "rocksdb": "EmbeddedRocksDBStateBackend",
+                         "forst": "ForStStateBackend"}
+STATE_BACKEND_KEYS = ("state.backend.type", "state.backend")
+
+
+def state_backend_class(value):
+    """``hashmap``, ``rocksdb``, a factory or a class name as the class name Flink reports."""
+    if not value:
+        return None
+    text = str(value).strip()
+    if text.lower() in STATE_BACKEND_CLASSES:
+        return STATE_BACKEND_CLASSES[text.lower()]
+    short = text.rsplit(".", 1)[-1]
+    return short[:-len("Factory")] if short.endswith("Factory") else short
+
+
+def savepoint_format(client, job_id, new_spec, asked="auto"):
+    """``(format, reason)`` of the savepoint that carries ``job_id``'s state to ``new_spec``.
+
+    ``auto``: NATIVE, faster to write and to restore (the backend's own files), when the state
+    backend stays the same; CANONICAL, the only format another backend restores, when it changes
+    or when the running job's backend cannot be read (RELIABILITY B14). The new job starts with
+    NO_CLAIM either way, so the savepoint stays intact for a rollback. The state backend of the
+    new spec is its ``flink_configuration``'s, else the cluster's, else Flink's default (hashmap).
+    """
+    if asked != "auto":
+        return asked, "asked for (format_type=%s)" % asked
+    try:
+        running = (client.job_checkpoint_config(job_id) or {}).get("state_backend")
+    except HttpError:
+        running = None
+    if not running:
+        return "CANONICAL", "the running job's state backend is unknown: CANONICAL, which any state backend restores"
+
+    def declared_in(conf):
+        return next((conf[k] for k in STATE_BACKEND_KEYS if conf.get(k)), None)
+
+    declared = declared_in((new_spec or {}).get("flink_configuration") or {})
+    if not declared:
+        try:
+            declared = declared_in(client.jobmanager_config())
+        except HttpError:
+            return "CANONICAL", "the cluster's state backend is unknown: CANONICAL, which any state backend restores"
+    new_backend = state_backend_class(declared or "hashmap")
+    if state_backend_class(running) == new_backend:
+        return "NATIVE", "the state backend stays %s: NATIVE, faster to write and to restore" % new_backend
+    return "CANONICAL", ("the state backend changes from %s to %s: CANONICAL, the only format another state backend "
+                         "restores" % (state_backend_class(running), new_backend))
+
+
 def take_savepoint(client, job_id, target_directory=None, format_type="CANONICAL", timeout=600,
                    stop=False, drain=False, trigger_id=None, report=None, clock=None, on_trigger=None,
                    fence=None):

@@ -101,10 +101,18 @@ options:
     type: bool
     default: false
   format_type:
-    description: Savepoint format. C(NATIVE) is faster but cannot switch state backends.
+    description:
+      - Savepoint format. C(NATIVE) is faster to write and to restore but cannot switch state backends;
+        C(CANONICAL) restores on any state backend.
+      - C(auto) chooses for an upgrade C(NATIVE) when the state backend stays the same (the one the running
+        job reports against the one the new spec's O(flink_configuration) or else the cluster sets), and
+        C(CANONICAL) when it changes or cannot be read; RV(savepoint_format) says which and why. The new job
+        starts with C(NO_CLAIM), so the savepoint stays intact for a rollback.
+      - A stop (O(state=stopped)) with C(auto) takes a C(CANONICAL) savepoint, since the job may be started
+        anywhere from it.
     type: str
-    choices: [CANONICAL, NATIVE]
-    default: CANONICAL
+    choices: [auto, CANONICAL, NATIVE]
+    default: auto
   drain:
     description:
       - With O(state=stopped), emit MAX_WATERMARK and flush windows before stopping. Only for a job
@@ -227,6 +235,13 @@ outcome:
   returned: always
   type: str
   sample: upgraded
+savepoint_format:
+  description:
+    - For an upgrade, the savepoint format chosen (C(format), C(NATIVE) or C(CANONICAL)) and why (C(reason)); C(format)
+      is null when the upgrade resumes from the savepoint an earlier run took.
+  returned: when an upgrade is planned or done
+  type: dict
+  sample: {format: NATIVE, reason: "the state backend stays EmbeddedRocksDBStateBackend: NATIVE, faster to write and to restore"}
 savepoint:
   description: The savepoint taken for an upgrade or a stop (location, trigger id, duration, progress).
   returned: when a savepoint was taken
@@ -287,7 +302,7 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     FlinkOpsError, cancel_and_wait, check_savepoint_uri, check_slots, duplicate_submission, ensure_jar, fenced_id,
     file_sha256, find_active_job, jar_display_name, job_parallelism, job_spec, last_stop_savepoint, plan_resume,
-    redeploy_from_savepoint,
+    redeploy_from_savepoint, savepoint_format,
     spec_digest, submit_job, take_savepoint, wait_running)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import TERMINAL_STATES
 
@@ -426,6 +441,11 @@ def _ensure_running(fm, current, journal, pending):
 
     old_job_id = current["jid"] if current else plan["old_job_id"]
     result.update(outcome="upgraded", differences=diff_keys, previous_job_id=old_job_id, previous_spec=current_spec)
+    if resume and resume.get("savepoint"):
+        chosen = (None, "the savepoint an earlier run took: %s" % resume["savepoint"])
+    else:
+        chosen = savepoint_format(client, old_job_id, desired, p["format_type"])
+    result["savepoint_format"] = {"format": chosen[0], "reason": chosen[1]}
     if fm.check_mode:
         result["job"] = after
         return result
@@ -435,7 +455,7 @@ def _ensure_running(fm, current, journal, pending):
     new_spec = plan["spec"] if resume and resume.get("submitted") and plan.get("spec") else desired
     outcome = redeploy_from_savepoint(
         client, old_job_id, current_spec, new_spec, target_directory=p["target_directory"],
-        format_type=p["format_type"], savepoint_timeout=p["savepoint_timeout"],
+        format_type=chosen[0] or "CANONICAL", savepoint_timeout=p["savepoint_timeout"],
         start_timeout=p["start_timeout"], require_checkpoint=p["wait_for_checkpoint"],
         allow_non_restored_state=p["allow_non_restored_state"], report=fm.report, journal=journal,
         resume=resume)
@@ -520,9 +540,11 @@ def ensure_stopped(fm, current):
         result["job"] = None
         return result
     # Fenced: a concurrent stop of the same job joins this one's trigger instead of failing on a stopping job.
-    result["savepoint"] = take_savepoint(fm.client, current["jid"], p["target_directory"], p["format_type"],
+    # auto: a stopped job may be started on any state backend from its savepoint
+    format_type = "CANONICAL" if p["format_type"] == "auto" else p["format_type"]
+    result["savepoint"] = take_savepoint(fm.client, current["jid"], p["target_directory"], format_type,
                                          p["savepoint_timeout"], stop=True, drain=p["drain"], report=fm.report,
-                                         fence=("stop", p["target_directory"], p["format_type"], p["drain"]))
+                                         fence=("stop", p["target_directory"], format_type, p["drain"]))
     result["job"] = None
     result["previous_job_id"] = current["jid"]
     return result
@@ -577,7 +599,7 @@ def main():
         claim_mode=dict(type="str", default="NO_CLAIM", choices=["NO_CLAIM", "CLAIM", "LEGACY"]),
         target_directory=dict(type="str"),
         shared_fs=dict(type="bool", default=False),
-        format_type=dict(type="str", default="CANONICAL", choices=["CANONICAL", "NATIVE"]),
+        format_type=dict(type="str", default="auto", choices=["auto", "CANONICAL", "NATIVE"]),
         drain=dict(type="bool", default=False),
         allow_state_loss=dict(type="bool", default=False),
         upgrade=dict(type="bool", default=True),

@@ -54,10 +54,13 @@ options:
     type: bool
     default: false
   format_type:
-    description: Savepoint format for the savepoint method.
+    description:
+      - Savepoint format for the savepoint method. C(auto) takes C(NATIVE), faster to write and to restore,
+        when the job's state backend is known (a rescale keeps it), else C(CANONICAL); RV(savepoint_format)
+        says which and why. The new job starts with C(NO_CLAIM), so the savepoint stays intact for a rollback.
     type: str
-    choices: [CANONICAL, NATIVE]
-    default: CANONICAL
+    choices: [auto, CANONICAL, NATIVE]
+    default: auto
   savepoint_timeout:
     description: Seconds to wait for the savepoint.
     type: int
@@ -121,6 +124,11 @@ savepoint:
   description: The savepoint of a savepoint rescale.
   returned: when the savepoint method ran
   type: dict
+savepoint_format:
+  description: The savepoint format of a savepoint rescale (C(format)) and why (C(reason)).
+  returned: when the savepoint method ran
+  type: dict
+  sample: {format: NATIVE, reason: "the state backend stays HashMapStateBackend: NATIVE, faster to write and to restore"}
 resumed:
   description: How an interrupted rescale was finished (the savepoint started from, or C(validation) when only the
     validation window was missed).
@@ -137,7 +145,7 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock, wait_until
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     FlinkOpsError, check_savepoint_uri, check_slots, find_active_job, job_parallelism, job_spec,
-    last_stop_savepoint, plan_resume, redeploy_from_savepoint, require_active_job)
+    last_stop_savepoint, plan_resume, redeploy_from_savepoint, require_active_job, savepoint_format)
 
 
 def in_place_support(client):
@@ -249,7 +257,9 @@ def resume_interrupted(fm, journal, pending, target):
     fm.report("resuming the rescale of %s from savepoint %s" % (fm.params["name"], plan["resume"].get("savepoint")))
     outcome = redeploy_from_savepoint(
         client, plan["old_job_id"], previous, new_spec, target_directory=fm.params["target_directory"],
-        format_type=fm.params["format_type"], savepoint_timeout=fm.params["savepoint_timeout"],
+        # an interrupted rescale resumes from its savepoint: no new one is taken in any format
+        format_type="CANONICAL" if fm.params["format_type"] == "auto" else fm.params["format_type"],
+        savepoint_timeout=fm.params["savepoint_timeout"],
         start_timeout=fm.params["timeout"], require_checkpoint=fm.params["wait_for_checkpoint"],
         report=fm.report, journal=journal, resume=plan["resume"])
     result.update(savepoint=outcome["savepoint"], previous_job_id=plan["old_job_id"],
@@ -301,9 +311,11 @@ def rescale(fm, journal, target):
         result["job"] = dict(view, state=state.get("state"), parallelism=job_parallelism(state))
     else:
         new_spec = dict(spec, parallelism=target)
+        chosen = savepoint_format(client, overview["jid"], new_spec, p["format_type"])
+        result["savepoint_format"] = {"format": chosen[0], "reason": chosen[1]}
         outcome = redeploy_from_savepoint(
             client, overview["jid"], spec, new_spec, target_directory=p["target_directory"],
-            format_type=p["format_type"], savepoint_timeout=p["savepoint_timeout"], start_timeout=p["timeout"],
+            format_type=chosen[0], savepoint_timeout=p["savepoint_timeout"], start_timeout=p["timeout"],
             require_checkpoint=p["wait_for_checkpoint"], report=fm.report, journal=journal)
         if outcome["concurrent"]:
             fm.module.warn("job %s was rescaled by a concurrent run (new job %s); this run changed nothing"
@@ -325,7 +337,7 @@ def main():
         method=dict(type="str", default="auto", choices=["auto", "in_place", "savepoint"]),
         source_partitions=dict(type="int"), target_directory=dict(type="str"),
         shared_fs=dict(type="bool", default=False),
-        format_type=dict(type="str", default="CANONICAL", choices=["CANONICAL", "NATIVE"]),
+        format_type=dict(type="str", default="auto", choices=["auto", "CANONICAL", "NATIVE"]),
         savepoint_timeout=dict(type="int", default=600), timeout=dict(type="int", default=300),
         wait_for_checkpoint=dict(type="bool", default=True), journal=dict(type="path"))
     fm = FlinkModule(spec, supports_check_mode=True, required_one_of=[("name", "job_id")],

@@ -3,6 +3,7 @@ real Flink, with faults injected. Every assertion on the end state comes from Fl
 from __future__ import annotations
 
 import json
+import pathlib
 import threading
 import time
 
@@ -36,6 +37,51 @@ def test_upgrade_keeps_state_and_second_runs_change_nothing(local_env):
     assert [j["jid"] for j in api.active_jobs(JOB)] == [jobs[0]["jid"]]
 
 
+UPGRADE_TASK = "Procedure | savepoint, stop, and start from it the declared version of stateful-counter"
+
+
+def savepoint_format_flink_took(api, job_id, location):
+    """The format of the savepoint at ``location``, as Flink records it in the stopped job's history."""
+    history = api.get("/jobs/%s/checkpoints" % job_id)["history"]
+    (entry,) = [h for h in history if h.get("is_savepoint") and h.get("external_path") == location]
+    return entry["savepointFormat"]
+
+
+def test_upgrade_takes_a_native_savepoint_when_the_state_backend_stays_and_a_canonical_one_when_it_changes(local_env):
+    """NATIVE (faster to write and to restore) unless the state backend changes: a NATIVE savepoint
+    cannot be restored on another backend (RELIABILITY B14). The new job starts with NO_CLAIM, so
+    the savepoint of each upgrade is still there for a rollback."""
+    api, env, base = local_env["api"], local_env["env"], local_env["dir"]
+    rocksdb = {"state.backend.type": "rocksdb"}
+
+    change = [dict(job_decl(base, "stateful-v2.jar", "2.0.0")[0], flink_configuration=rocksdb)]
+    res = run_playbook("upgrade_job.yml", "local", {"flink_jobs": change}, env)
+    assert res.rc == 0, res.stdout[-3000:]
+    upgrade = res.task(UPGRADE_TASK)
+    assert upgrade["savepoint_format"] == {
+        "format": "CANONICAL", "reason": "the state backend changes from HashMapStateBackend to "
+                                         "EmbeddedRocksDBStateBackend: CANONICAL, the only format another state "
+                                         "backend restores"}, upgrade["savepoint_format"]
+    first = upgrade["savepoint"]["location"]
+    assert savepoint_format_flink_took(api, local_env["v1_job"], first) == "CANONICAL"
+    (second_job,) = api.active_jobs(JOB)
+    assert api.restored_path(second_job["jid"]) == first
+    assert api.get("/jobs/%s/checkpoints/config" % second_job["jid"])["state_backend"] == "EmbeddedRocksDBStateBackend"
+
+    keep = [dict(job_decl(base, "stateful-v1.jar", "3.0.0")[0], flink_configuration=rocksdb)]
+    res = run_playbook("upgrade_job.yml", "local", {"flink_jobs": keep}, env)
+    assert res.rc == 0, res.stdout[-3000:]
+    upgrade = res.task(UPGRADE_TASK)
+    assert upgrade["savepoint_format"]["format"] == "NATIVE", upgrade["savepoint_format"]
+    second = upgrade["savepoint"]["location"]
+    assert savepoint_format_flink_took(api, second_job["jid"], second) == "NATIVE"
+    (third_job,) = api.active_jobs(JOB)
+    assert running_version(api, third_job["jid"]) == "3.0.0" and api.restored_path(third_job["jid"]) == second
+    for location in (first, second):
+        path = location.replace("file://", "").replace("file:", "")
+        assert (pathlib.Path(path) / "_metadata").is_file(), "NO_CLAIM kept " + location
+
+
 def test_new_version_failing_at_start_is_rolled_back(local_env):
     api, env = local_env["api"], local_env["env"]
     res = run_playbook("upgrade_job.yml", "local",
@@ -47,7 +93,7 @@ def test_new_version_failing_at_start_is_rolled_back(local_env):
     assert running_version(api, jobs[0]["jid"]) == "1.0.0"
     restored = api.restored_path(jobs[0]["jid"])
     assert restored and "savepoint-" in restored
-    upgrade = res.task("Procedure | savepoint, stop, and start from it the declared version of stateful-counter")
+    upgrade = res.task(UPGRADE_TASK)
     assert upgrade["savepoint"]["location"] == restored, "rolled back from the same savepoint"
 
 

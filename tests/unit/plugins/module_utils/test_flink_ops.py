@@ -16,8 +16,8 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clo
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     cancel_and_wait, check_savepoint_uri, check_slots, decode_labels, encode_labels, fenced_id, find_active_job,
     FlinkOpsError, job_parallelism, job_spec, last_stop_savepoint, latest_root_exception, plan_resume,
-    redeploy_from_savepoint, require_active_job, SavepointTimeout, spec_digest, SPEC_LABEL, submit_job,
-    take_savepoint, VERSION_LABEL, wait_running, wait_savepoint)
+    redeploy_from_savepoint, require_active_job, savepoint_format, SavepointTimeout, spec_digest, SPEC_LABEL,
+    state_backend_class, submit_job, take_savepoint, VERSION_LABEL, wait_running, wait_savepoint)
 
 from fake_flink import connection_error, hex_id, parse_map
 
@@ -342,6 +342,54 @@ def test_progress_is_sampled_from_in_progress_history_entries(flink, clock):
     assert [s["acknowledged"] for s in samples] == [1, 3], "unchanged progress is recorded once"
     assert samples[0] == dict(samples[0], id=7, subtasks=4, bytes=1024)
     assert len(reports) == 2 and "1/4 subtasks" in reports[0]
+
+
+# -- savepoint_format ------------------------------------------------------------------
+def running_backend(flink, backend):
+    flink.add_job(JOB)
+    flink.on("GET", "/jobs/%s/checkpoints/config" % JOB, {"state_backend": backend, "checkpoint_storage": "x"})
+
+
+@pytest.mark.parametrize("value, name", [
+    ("rocksdb", "EmbeddedRocksDBStateBackend"), ("HashMap", "HashMapStateBackend"), ("forst", "ForStStateBackend"),
+    ("org.apache.flink.contrib.streaming.state.EmbeddedRocksDBStateBackendFactory", "EmbeddedRocksDBStateBackend"),
+    ("EmbeddedRocksDBStateBackend", "EmbeddedRocksDBStateBackend"), (None, None), ("", None)])
+def test_state_backend_names_are_read_as_the_class_flink_reports(value, name):
+    assert state_backend_class(value) == name
+
+
+def test_native_when_the_new_spec_keeps_the_state_backend(flink):
+    running_backend(flink, "EmbeddedRocksDBStateBackend")
+    fmt, reason = savepoint_format(flink.client(), JOB, {"flink_configuration": {"state.backend.type": "rocksdb"}})
+    assert (fmt, reason) == ("NATIVE", "the state backend stays EmbeddedRocksDBStateBackend: NATIVE, faster to "
+                                       "write and to restore")
+    assert not flink.calls_to("GET", "/jobmanager/config"), "the spec says it: the cluster is not asked"
+
+
+def test_canonical_when_the_new_spec_changes_the_state_backend(flink):
+    running_backend(flink, "HashMapStateBackend")
+    fmt, reason = savepoint_format(flink.client(), JOB, {"flink_configuration": {"state.backend.type": "rocksdb"}})
+    assert fmt == "CANONICAL"
+    assert reason.startswith("the state backend changes from HashMapStateBackend to EmbeddedRocksDBStateBackend")
+
+
+def test_without_a_backend_in_the_spec_the_cluster_and_then_flinks_default_decide(flink):
+    running_backend(flink, "EmbeddedRocksDBStateBackend")
+    flink.jm_config["state.backend.type"] = "rocksdb"
+    assert savepoint_format(flink.client(), JOB, {"flink_configuration": {}})[0] == "NATIVE"
+    del flink.jm_config["state.backend.type"]
+    # Flink's default is hashmap: a rocksdb job whose new spec drops the setting changes backend
+    assert savepoint_format(flink.client(), JOB, {})[0] == "CANONICAL"
+
+
+def test_canonical_when_the_running_backend_cannot_be_read_and_as_asked(flink):
+    flink.add_job(JOB)  # no /checkpoints/config: 404
+    assert savepoint_format(flink.client(), JOB, {}) == (
+        "CANONICAL", "the running job's state backend is unknown: CANONICAL, which any state backend restores")
+    assert savepoint_format(flink.client(), JOB, {}, "NATIVE") == ("NATIVE", "asked for (format_type=NATIVE)")
+    running_backend(flink, "HashMapStateBackend")
+    flink.on("GET", "/jobmanager/config", (500, {"errors": ["boom"]}))
+    assert savepoint_format(flink.client(), JOB, {})[0] == "CANONICAL"
 
 
 # -- take_savepoint ---------------------------------------------------------------------
