@@ -88,7 +88,9 @@ def test_an_output_topic_mirrored_and_statements_that_differ_are_each_named(regi
 
 def test_the_other_region_must_be_declared(regions):
     cc, env, _extra, _tmp = regions
-    res = run_playbook("dr_active_active_check.yml", "ccloud_local", extra_env=env)
+    # the ccloud_local inventory names a primary environment: an inventory that gives none
+    res = run_playbook("dr_active_active_check.yml", "ccloud_local", {"ccloud_primary_environment_id": ""},
+                       extra_env=env)
     assert res.rc != 0
     assert "set ccloud_primary_statements, ccloud_primary_environment_id" in res.stdout, res.stdout[-3000:]
     assert cc.log == [], "refused before any request"
