@@ -22,7 +22,8 @@ description:
   - "Checked: the list is a list of mappings; every entry has the fields its platform needs
     (C(flink): C(name), C(jar), C(version); C(cmf) and C(fko): C(name), C(version), C(image), C(flink_version),
     C(jar_uri)), plus O(required); no two entries share a name; C(parallelism), when declared,
-    is an integer of at least 1; C(args), when declared, is a list; and every selector (for example
+    is an integer of at least 1; C(args), when declared, is a list; C(savepoint_format), when declared, is
+    C(auto), C(CANONICAL) or C(NATIVE); and every selector (for example
     C(scale_only) or C(backup_only)) names a declared job."
 options:
   _input:
@@ -93,6 +94,10 @@ def declaration_for(entry, platform):
     return out
 
 
+# flink: savepoint_format, the format_type of flink_job / flink_job_scale for the job's upgrades
+SAVEPOINT_FORMATS = ("auto", "CANONICAL", "NATIVE")
+
+
 def _label(index, entry):
     name = entry.get("name") if isinstance(entry, dict) else None
     return "flink_jobs[%d] (name %s)" % (index, repr(str(name)) if name not in (None, "") else "missing")
@@ -144,6 +149,9 @@ def flink_jobs_problems(jobs, platform="flink", required=None, selectors=None):
                 isinstance(entry["args"], string_types) or not isinstance(entry["args"], (list, tuple))):
             problems.append("%s: args must be a list of strings, got %s %r"
                             % (label, type(entry["args"]).__name__, entry["args"]))
+        if entry.get("savepoint_format") not in (None,) + SAVEPOINT_FORMATS:
+            problems.append("%s: savepoint_format must be one of %s, got %r"
+                            % (label, ", ".join(SAVEPOINT_FORMATS), entry["savepoint_format"]))
         name = entry.get("name")
         if not _empty(name):
             name = str(name)

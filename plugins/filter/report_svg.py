@@ -12,6 +12,8 @@ __metaclass__ = type
 import time
 from xml.sax.saxutils import escape, quoteattr
 
+from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_diagnostics import format_ms as _ms
+
 WIDTH = 640
 HEIGHT = 200
 LEFT = 64      # room for the value axis labels
@@ -23,16 +25,6 @@ COLOURS = {"COMPLETED": "#2da44e", "FAILED": "#cf222e", "IN_PROGRESS": "#8c959f"
 # Flink's backpressure levels (the web UI's): OK up to 10 %, LOW up to 50 %, HIGH above.
 LEVEL_LOW = 0.10
 LEVEL_HIGH = 0.50
-
-
-def _ms(value):
-    if value is None:
-        return "n/a"
-    if value >= 60000:
-        return "%.1f min" % (value / 60000.0)
-    if value >= 1000:
-        return "%.1f s" % (value / 1000.0)
-    return "%d ms" % value
 
 
 def _bytes(value):

@@ -353,7 +353,8 @@ def finding(code, severity, title, evidence, recommendation):
             "recommendation": recommendation}
 
 
-def _ms(value):
+def format_ms(value):
+    """Milliseconds as the reports write them: ms, s or min, one decimal; n/a for None."""
     if value is None:
         return "n/a"
     if value >= 60000:
@@ -390,7 +391,7 @@ def job_findings(job):
             and duration["max"] >= DURATION_VS_TIMEOUT_WARN * conf["timeout_ms"])
     if "timeout" in categories or slow:
         steps = ["raise execution.checkpointing.timeout (now %s; slowest completed %s) to at least twice the "
-                 "slowest duration" % (_ms(conf.get("timeout_ms")), _ms(duration.get("max")))]
+                 "slowest duration" % (format_ms(conf.get("timeout_ms")), format_ms(duration.get("max")))]
         if not conf.get("unaligned"):
             steps.append("enable unaligned checkpoints (execution.checkpointing.unaligned.enabled: true) so "
                          "barriers overtake buffered records under backpressure")
@@ -398,13 +399,13 @@ def job_findings(job):
         out.append(finding(
             "checkpoint_timeout", "critical" if "timeout" in categories else "warning",
             "Checkpoints expire or come close to the timeout",
-            evidence_causes or "slowest %s vs timeout %s" % (_ms(duration.get("max")), _ms(conf.get("timeout_ms"))),
+            evidence_causes or "slowest %s vs timeout %s" % (format_ms(duration.get("max")), format_ms(conf.get("timeout_ms"))),
             "; ".join(steps).capitalize() + "."))
     ratio = cp.get("duration_vs_interval")
     if ratio is not None and ratio >= DURATION_VS_INTERVAL_WARN:
         out.append(finding(
             "checkpoint_interval", "warning", "Checkpoints take %d %% of the interval" % int(ratio * 100),
-            "average duration %s, interval %s" % (_ms(duration.get("avg")), _ms(conf.get("interval_ms"))),
+            "average duration %s, interval %s" % (format_ms(duration.get("avg")), format_ms(conf.get("interval_ms"))),
             "Raise execution.checkpointing.interval, or set execution.checkpointing.min-pause to at least the "
             "average duration, so the job gets time to process between checkpoints."))
     if "tasks_not_running" in categories:

@@ -13,9 +13,9 @@
 #                                   with GATES_BASE_REF (default main) carries a changelogs/fragments/ file
 #   tests/support/gates.sh ee       ansible-builder create of meta/execution-environment.yml, the rendered
 #                                   context checked, and the installed tarball's dependencies introspected
-#   tests/support/gates.sh all      all of the above but units (pytest runs the same unit tests first in
-#                                   `make test`; `units` is the same suite under ansible-test's layout,
-#                                   about 5 min more); exit status != 0 if any failed
+#   tests/support/gates.sh all      all of the above (units: the unit tests pytest ran first in `make test`,
+#                                   again under ansible-test's layout and requirements, about 5 min: it
+#                                   caught imports that only the full venv had); exit status != 0 if any failed
 #
 # Environment:
 #   GATES_VENV      venv holding ansible / ansible-lint (default: <repo>/.venv)
@@ -452,7 +452,7 @@ gate_ee() {
 }
 
 SUMMARY=()
-ALL_GATES="sanity lint build docs site changelog fragment ee"
+ALL_GATES="sanity units lint build docs site changelog fragment ee"
 
 FAILED_TAILS=()
 GATE_LOGS=""

@@ -53,6 +53,12 @@ def test_empty_values_duplicates_and_types():
     assert "parallelism must be" in flink_jobs_problems([dict(GOOD, parallelism=0)])[0]
 
 
+def test_a_savepoint_format_outside_the_modules_choices_names_the_entry():
+    assert flink_jobs_problems([dict(GOOD, flink={"savepoint_format": "NATIVE"})]) == []
+    assert flink_jobs_problems([dict(GOOD, flink={"savepoint_format": "native"})]) == [
+        "flink_jobs[0] (name 'orders'): savepoint_format must be one of auto, CANONICAL, NATIVE, got 'native'"]
+
+
 def test_a_selector_naming_no_declared_job():
     assert flink_jobs_problems([GOOD], selectors={"scale_only": "nope"}) == [
         "scale_only=nope names no job declared in flink_jobs (declared: orders)"]
