@@ -45,7 +45,9 @@ new one, and waits with the operator's "Manual restore required" error when it k
 TRIGGER_PENDING -> IN_PROGRESS -> COMPLETED with a path (or FAILED).
 
 Failures to inject (``inject``): ``unstable`` (a spec that never becomes STABLE: the job keeps
-RESTARTING), ``fails_after`` (a spec whose job fails some seconds after it became STABLE),
+RESTARTING), ``restart_loop`` (the job of a spec is stuck restarting, its exception in
+``status.error``; an operator waiting to take a savepoint of it catches a restart attempt RUNNING),
+``fails_after`` (a spec whose job fails some seconds after it became STABLE),
 ``snapshot_fails`` (a FlinkStateSnapshot ends FAILED), ``operator_restart`` (the
 operator stops after the upgrade savepoint, forgets everything it held in memory, and comes back
 after ``down`` seconds, continuing from the status alone, as the real operator does).
@@ -318,6 +320,9 @@ class FakeKubernetes:
 
     def inject(self, kind, **match):
         """``unstable`` (``image=`` substring of the spec's image: the job keeps RESTARTING),
+        ``restart_loop`` (``image=``, ``error=``: once RUNNING the job of that spec stays RESTARTING, the operator
+        reporting ``error`` in ``status.error``; a savepoint upgrade waiting for it finds the next restart attempt
+        RUNNING after ``step_delay``, long enough for the savepoint, as Flink keeps restarting the job meanwhile),
         ``fails_after`` (``image=``, ``parallelism=``, ``savepoint=`` the spec's initialSavepointPath, ``after=``
         seconds of RUNNING, then the job and the lifecycle are FAILED), ``taskmanager_room`` (``taskmanagers=`` the
         TaskManager pods the cluster can schedule: a spec needing more never gets its job RUNNING),
@@ -741,6 +746,10 @@ class FakeOperator:
         return (conf.get("state.savepoints.dir") or conf.get("execution.checkpointing.savepoint-dir")
                 or "file:///flink-data/savepoints").rstrip("/")
 
+    def _restart_loop(self, spec):
+        image = (spec or {}).get("image") or ""
+        return self.api.injection("restart_loop", lambda inj: inj.get("image", "") in image)
+
     def _unstable(self, spec):
         image = spec.get("image") or ""
         return self.api.injection("unstable", lambda inj: inj.get("image", "") in image) is not None
@@ -859,6 +868,13 @@ class FakeOperator:
             return
         if state == "FAILED":
             return
+        loop = self._restart_loop(spec)
+        if loop and state in ("RUNNING", "RESTARTING"):
+            error = loop.get("error") or "java.lang.RuntimeException: the job keeps failing"
+            if state != "RESTARTING" or status.get("error") != error:
+                self._write(fd, lambda o: (o["status"]["jobStatus"].update(
+                    state="RESTARTING", updateTime=str(int(time.time() * 1000))), o["status"].update(error=error)))
+            return
         if self._unstable(spec):
             if self._due((uid, "flap"), self.step_delay):
                 self.timers.pop((uid, "flap"), None)
@@ -954,6 +970,13 @@ class FakeOperator:
                 o["status"]["reconciliationStatus"].update(
                     state="UPGRADING", lastReconciledSpec=self._reconciled_text(o, spec, False))
             self._write(fd, from_latest)
+            return
+        if mode == "savepoint" and state == "RESTARTING" and self._restart_loop(reconciled):
+            # the job keeps restarting while the operator waits for an upgradeable state: it takes the
+            # savepoint when a restart attempt is RUNNING
+            if self._due((uid, "attempt"), self.step_delay):
+                self.timers.pop((uid, "attempt"), None)
+                self._write(fd, lambda o: o["status"]["jobStatus"].update(state="RUNNING"))
             return
         if mode == "savepoint" and state != "RUNNING":
             # the real operator falls back to the last checkpoint (last-state fallback) only with HA metadata;
