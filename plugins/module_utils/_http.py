@@ -254,7 +254,11 @@ class HttpClient(object):
         while attempt < attempts or (last_error is not None and self._now() < deadline
                                      and (self.answered or last_error.status is not None)):
             if attempt:
-                self._sleep(self._delay(min(attempt - 1, 4), getattr(last_error, "response", None)))
+                delay = self._delay(min(attempt - 1, 4), getattr(last_error, "response", None))
+                if attempt >= attempts:
+                    # riding through a failover: the last attempt is at the window's end, never after it
+                    delay = min(delay, max(0.0, deadline - self._now()))
+                self._sleep(delay)
             attempt += 1
             try:
                 # verify= is passed explicitly: requests would otherwise let REQUESTS_CA_BUNDLE
