@@ -741,7 +741,8 @@ def recipe_page(info: dict, envs: dict[str, list[str]], templates: dict) -> str:
         doc = COOKBOOK_TITLES.get(cb["document"])
         where = "cookbook %s" % cb["document"] + (" (%s)" % doc if doc else "")
         number = (cb["section"] + " ") if cb["section"] else ""
-        out += para(_escape("Recipe %s“%s”, %s." % (number, cb["title"], where)))
+        # ASCII quotes: ansible-test sanity's no-smart-quotes reads the generated pages
+        out += para(_escape('Recipe %s"%s", %s.' % (number, cb["title"], where)))
     else:
         out += ["The playbook's comment names no cookbook recipe."]
     out.append("")

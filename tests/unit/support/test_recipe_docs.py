@@ -157,7 +157,7 @@ def test_the_platforms_listed_are_the_backend_files_present(pages, recipe):
 
 def test_a_page_gives_the_cookbook_recipe_and_the_play_variables_with_their_comments(pages):
     page = sections(page_of(pages, "backfill"))
-    assert "Recipe 4.1 “Replaying Kafka topics from older offsets”, cookbook 003" in " ".join(
+    assert 'Recipe 4.1 "Replaying Kafka topics from older offsets", cookbook 003' in " ".join(
         page["Cookbook recipe"].split())
     assert "``backfill_journal``" in page["Variables"]
     assert "a killed run is finished by the next, never run twice" in " ".join(page["Variables"].split())
