@@ -164,6 +164,24 @@ def job_record_validation(records, elapsed_seconds, window_seconds, recovery_sec
     return out
 
 
+def job_records_validation(records, runs, now_seconds, window_seconds, recovery_seconds=60, read_error=None):
+    """One verdict per run of ``runs`` (the fleet form of ``job_record_validation``), each with the
+    run's ``name`` and the ``run`` itself, judged from the records of its name among ``records``
+    at ``now_seconds``, ``now_seconds - run['started']`` into its own window."""
+    verdicts = []
+    for run in runs or []:
+        mine = [r for r in records or [] if r.get("name") == run["name"]]
+        verdict = job_record_validation(
+            mine, float(now_seconds) - float(run["started"]), window_seconds, recovery_seconds,
+            job_id=run.get("job_id"), restored_from=run.get("restored_from"), parallelism=run.get("parallelism"),
+            exceptions_after_ms=run.get("exceptions_after_ms") or 0)
+        if read_error and not mine:
+            verdict["reason"] = "the jobs could not be read (%s); %s" % (read_error, verdict["reason"])
+        verdict.update(name=run["name"], run=run)
+        verdicts.append(verdict)
+    return verdicts
+
+
 class FilterModule(object):
     def filters(self):
-        return {"job_record_validation": job_record_validation}
+        return {"job_record_validation": job_record_validation, "job_records_validation": job_records_validation}

@@ -101,8 +101,10 @@ def test_every_flink_recipe_in_check_mode_changes_nothing(local_env):
     assert procedure["diff"]["after"]["version"] == "2.0.0", procedure["diff"]
     plan = res.task("Check mode | what would change, job %s" % JOB)["msg"]
     assert "would be upgraded from version 1.0.0" in plan and "2.0.0" in plan
-    assert res.task("Validation | the new version runs, restored from the savepoint, without exceptions, job %s"
-                    % JOB).get("skipped")
+    assert res.task("Validation | the new version joins the wave's validation, job %s" % JOB).get("skipped")
+    assert not [t for t in res.tasks if t["_task"].startswith("Validation | read every job")], "nothing to validate"
+    outcome = res.task("Report | every job's outcome, upgrade_job")["msg"]
+    assert outcome[2].startswith("| %s | would be upgraded | would go from version 1.0.0 to 2.0.0" % JOB), outcome
 
     # scale: parallelism 2 runs, 3 is declared
     three = [dict(job_decl(base, "stateful-v1.jar", "1.0.0")[0], parallelism=3)]
@@ -278,6 +280,10 @@ BAD_INPUTS = [
      "backfill_from=no-such-job names no job declared"),
     ("health_report.yml", lambda d: {"flink_jobs": [{"name": "a", "jar": "/a.jar", "version": "1"}, "oops"]},
      "flink_jobs[1] must be a mapping"),
+    ("upgrade_job.yml", lambda d: {"flink_concurrency": 0},
+     "flink_concurrency must be a whole number of jobs, at least 1; it is 0"),
+    ("upgrade_job.yml", lambda d: {"flink_concurrency": "eight"},
+     "flink_concurrency must be a whole number of jobs, at least 1; it is eight"),
 ]
 
 

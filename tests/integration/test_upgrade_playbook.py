@@ -181,3 +181,62 @@ def test_endpoint_lost_after_the_savepoint_then_a_rerun_completes_from_it(local_
 
     third = run_playbook("upgrade_job.yml", "local", None, env)
     assert third.rc == 0 and third.changed_count() == 0
+
+
+FLEET = ("fleet-a", "fleet-b", "fleet-c")
+WATCH = "Validation | read every job, every few seconds, until a verdict is in: "
+
+
+def fleet_decl(base, version, jar="stateful-v1.jar", flaky=()):
+    return [{"name": name, "version": version, "jar": str(base / "jars" / jar), "parallelism": 1,
+             "args": ["--name", name, *(["--fail-after-ms", "4000"] if name in flaky else [])]} for name in FLEET]
+
+
+def test_a_fleet_is_upgraded_in_one_wave_and_a_failing_job_is_rolled_back_alone(local_env):
+    """Three jobs upgraded by one run: their validation windows overlap (one watch of all three), the
+    one whose new version fails is rolled back alone from its own savepoint while the two others end
+    upgraded, and the play fails naming it. With flink_concurrency=1 the next run goes one job at a time."""
+    api, env, base = local_env["api"], local_env["env"], local_env["dir"]
+    api.cancel_all()  # 4 slots: three jobs at parallelism 1
+    short = {**env, "FLINKOPS_VALIDATION_SECONDS": "3"}
+    res = run_playbook("deploy_job.yml", "local", {"flink_jobs": fleet_decl(base, "1.0.0")}, short)
+    assert res.rc == 0, res.stdout[-3000:]
+    before = {name: api.active_jobs(name)[0]["jid"] for name in FLEET}
+
+    upgrade = fleet_decl(base, "2.0.0", "stateful-v2.jar", flaky=("fleet-b",))
+    res = run_playbook("upgrade_job.yml", "local", {"flink_jobs": upgrade},
+                       {**env, "FLINKOPS_VALIDATION_SECONDS": "12"})
+    assert res.rc != 0, "a job rolled back fails the play"
+    watched = [t["_task"].split(": ")[-1] for t in res.tasks if t["_task"].startswith(WATCH)]
+    assert watched[0] == "fleet-a, fleet-b, fleet-c", watched
+    savepoints = {}
+    for name in FLEET:
+        call = res.task("Procedure | savepoint, stop, and start from it the declared version of %s" % name)
+        savepoints[name] = call["savepoint"]["location"]
+        assert call["previous_job_id"] == before[name]
+    verdicts = {name: res.task("Validation | what the watch saw last, job %s" % name)["ansible_facts"]["validate_result"]
+                for name in FLEET}
+    assert verdicts["fleet-b"]["verdict"] == "failed" and verdicts["fleet-b"]["elapsed_seconds"] < 12, verdicts
+    assert verdicts["fleet-a"]["verdict"] == verdicts["fleet-c"]["verdict"] == "passed", verdicts
+    # the windows overlapped: the last job's window started before the first one's ended
+    starts = {name: verdicts[name]["run"]["started"] for name in FLEET}
+    assert max(starts.values()) - min(starts.values()) < 12, starts
+    for name, version in (("fleet-a", "2.0.0"), ("fleet-b", "1.0.0"), ("fleet-c", "2.0.0")):
+        (job,) = api.active_jobs(name)
+        assert job["state"] == "RUNNING" and running_version(api, job["jid"]) == version, (name, job)
+        assert api.restored_path(job["jid"]) == savepoints[name], "each job from its own savepoint"
+    final = res.task("Report | every job ended as declared, upgrade_job")
+    assert "1 of 3 job(s)" in final["msg"] and "fleet-b 2.0.0 failed validation and was rolled back" in final["msg"]
+    assert savepoints["fleet-b"] in final["msg"]
+    assert not list((base / "manifests" / "local-flink").glob("*.journal.json")), "every journal closed"
+
+    # the next run, one job at a time: fleet-b stays at 1.0.0, the two others go to 3.0.0
+    again = fleet_decl(base, "3.0.0", "stateful-v1.jar")
+    again[1]["version"] = "1.0.0"
+    res = run_playbook("upgrade_job.yml", "local", {"flink_jobs": again, "flink_concurrency": 1}, short)
+    assert res.rc == 0, res.stdout[-3000:]
+    watched = [t["_task"].split(": ")[-1] for t in res.tasks if t["_task"].startswith(WATCH)]
+    assert watched == ["fleet-a", "fleet-c"], watched
+    assert [running_version(api, api.active_jobs(name)[0]["jid"]) for name in FLEET] == ["3.0.0", "1.0.0", "3.0.0"]
+    report = res.task("Report | every job's outcome, upgrade_job")["msg"]
+    assert [row.split(" | ")[1] for row in report[2:]] == ["upgraded", "unchanged", "upgraded"], report

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ansible_collections.flinkops.cookbook.plugins.filter.job_record_validation import (FilterModule,
-                                                                                        job_record_validation)
+                                                                                        job_record_validation,
+                                                                                        job_records_validation)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.job_record import exception, record, snapshot
 
 NEW = "a" * 32
@@ -102,3 +103,64 @@ def test_parallelism_is_checked_when_given_and_no_id_or_savepoint_check_when_not
 
 def test_the_filter_is_registered():
     assert FilterModule().filters()["job_record_validation"] is job_record_validation
+
+
+# job_records_validation: several jobs changed together, each judged in its own window
+
+
+def fleet_rec(name, jid, **fields):
+    fields.setdefault("state", "RUNNING")
+    fields.setdefault("parallelism", 2)
+    fields.setdefault("restored_from", SAVEPOINT)
+    fields.setdefault("latest_completed", snapshot("checkpoint", 3, "file:/data/chk/%s/chk-3" % jid, T0 + 5000))
+    return record("flink", name=name, id=jid, **fields)
+
+
+def fleet_run(name, jid, started, **extra):
+    return dict(name=name, job_id=jid, started=started, restored_from=SAVEPOINT, **extra)
+
+
+def test_each_run_is_judged_from_its_own_records_and_its_own_start():
+    b_id = "b" * 32
+    records = [fleet_rec("orders", NEW), fleet_rec("payments", b_id), fleet_rec("unrelated", "c" * 32)]
+    runs = [fleet_run("orders", NEW, 1000.0, journal="/j/orders"), fleet_run("payments", b_id, 1030.0)]
+    verdicts = job_records_validation(records, runs, now_seconds=1065.0, window_seconds=60)
+    assert [v["name"] for v in verdicts] == ["orders", "payments"]
+    # orders started 65 s ago: its window is over; payments only 35 s ago: still watched
+    assert verdicts[0]["verdict"] == "passed" and verdicts[0]["elapsed_seconds"] == 65.0
+    assert verdicts[1]["verdict"] == "watching" and verdicts[1]["elapsed_seconds"] == 35.0
+    assert verdicts[0]["run"]["journal"] == "/j/orders", "the caller's own keys come back with the verdict"
+
+
+def test_one_failing_run_does_not_fail_the_others():
+    b_id = "b" * 32
+    records = [fleet_rec("orders", NEW, state="FAILED"), fleet_rec("payments", b_id)]
+    runs = [fleet_run("orders", NEW, 1000.0), fleet_run("payments", b_id, 1000.0)]
+    verdicts = job_records_validation(records, runs, now_seconds=1010.0, window_seconds=60)
+    assert verdicts[0]["verdict"] == "failed" and "FAILED" in verdicts[0]["reason"]
+    assert verdicts[1]["verdict"] == "watching"
+
+
+def test_a_run_whose_job_is_gone_or_duplicated_is_named():
+    b_id = "b" * 32
+    records = [fleet_rec("payments", b_id), fleet_rec("payments", "d" * 32)]
+    runs = [fleet_run("orders", NEW, 1000.0), fleet_run("payments", b_id, 1000.0)]
+    verdicts = job_records_validation(records, runs, now_seconds=1200.0, window_seconds=60, recovery_seconds=30)
+    assert verdicts[0]["verdict"] == "failed" and "no job of that name runs" in verdicts[0]["reason"]
+    assert verdicts[1]["verdict"] == "failed" and "2 jobs of that name run" in verdicts[1]["reason"]
+
+
+def test_a_failed_read_is_named_only_for_the_runs_it_left_unread():
+    runs = [fleet_run("orders", NEW, 1000.0)]
+    during = job_records_validation([], runs, now_seconds=1010.0, window_seconds=60,
+                                    read_error="HTTP 503 from http://jm:8081/jobs/overview")
+    assert during[0]["verdict"] == "watching"
+    assert "could not be read (HTTP 503" in during[0]["reason"]
+    read = job_records_validation([fleet_rec("orders", NEW)], runs, now_seconds=1010.0, window_seconds=60,
+                                  read_error="HTTP 503")
+    assert "could not be read" not in read[0]["reason"]
+
+
+def test_no_runs_give_no_verdicts_and_the_fleet_filter_is_registered():
+    assert job_records_validation([fleet_rec("orders", NEW)], [], now_seconds=1.0, window_seconds=60) == []
+    assert FilterModule().filters()["job_records_validation"] is job_records_validation
