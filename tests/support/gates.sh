@@ -13,9 +13,9 @@
 #                                   with GATES_BASE_REF (default main) carries a changelogs/fragments/ file
 #   tests/support/gates.sh ee       ansible-builder create of meta/execution-environment.yml, the rendered
 #                                   context checked, and the installed tarball's dependencies introspected
-#   tests/support/gates.sh all      all of the above (units: the unit tests pytest ran first in `make test`,
-#                                   again under ansible-test's layout and requirements, about 5 min: it
-#                                   caught imports that only the full venv had); exit status != 0 if any failed
+#   tests/support/gates.sh all      all of the above (units: in `make test` the only run of the unit tests,
+#                                   under ansible-test's layout and requirements, about 4 min; it caught
+#                                   imports that only the full venv had); exit status != 0 if any failed
 #
 # Environment:
 #   GATES_VENV      venv holding ansible / ansible-lint (default: <repo>/.venv)
