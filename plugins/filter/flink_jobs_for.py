@@ -15,7 +15,7 @@ description:
   - Every platform declares its jobs in one shape. The fields all platforms share (C(name), C(version),
     C(entry_class), C(args), C(parallelism), C(flink_configuration)) are at the top level of an entry. The fields
     of one backend are under a sub-key named after the platform, for example C(flink) (C(jar), C(savepoint_path),
-    C(savepoint_format)) or C(cmf) (C(image), C(flink_version), C(jar_uri), C(upgrade_mode), C(job_manager), C(task_manager)).
+    C(savepoint_format), C(upgrade_mode)) or C(cmf) (C(image), C(flink_version), C(jar_uri), C(upgrade_mode), C(job_manager), C(task_manager)).
   - This filter returns each entry with the shared fields and the fields of O(platform) laid over them, and no
     backend sub-key. An entry in the flat form of earlier releases, with every field at the top level, is returned
     as it is.

@@ -23,7 +23,8 @@ description:
     (C(flink): C(name), C(jar), C(version); C(cmf) and C(fko): C(name), C(version), C(image), C(flink_version),
     C(jar_uri)), plus O(required); no two entries share a name; C(parallelism), when declared,
     is an integer of at least 1; C(args), when declared, is a list; C(savepoint_format), when declared, is
-    C(auto), C(CANONICAL) or C(NATIVE); and every selector (for example
+    C(auto), C(CANONICAL) or C(NATIVE); C(upgrade_mode), when declared, is C(savepoint) or C(last-state)
+    (C(flink)) or one of those and C(stateless) (C(cmf), C(fko)); and every selector (for example
     C(scale_only) or C(backup_only)) names a declared job."
 options:
   _input:
@@ -96,6 +97,9 @@ def declaration_for(entry, platform):
 
 # flink: savepoint_format, the format_type of flink_job / flink_job_scale for the job's upgrades
 SAVEPOINT_FORMATS = ("auto", "CANONICAL", "NATIVE")
+# upgrade_mode per platform: flink_job's, and the Flink Kubernetes Operator's (FKO and CMF)
+UPGRADE_MODES = {"flink": ("savepoint", "last-state"), "cmf": ("savepoint", "last-state", "stateless"),
+                 "fko": ("savepoint", "last-state", "stateless")}
 
 
 def _label(index, entry):
@@ -152,6 +156,10 @@ def flink_jobs_problems(jobs, platform="flink", required=None, selectors=None):
         if entry.get("savepoint_format") not in (None,) + SAVEPOINT_FORMATS:
             problems.append("%s: savepoint_format must be one of %s, got %r"
                             % (label, ", ".join(SAVEPOINT_FORMATS), entry["savepoint_format"]))
+        modes = UPGRADE_MODES.get(platform)
+        if modes and entry.get("upgrade_mode") not in (None,) + modes:
+            problems.append("%s: upgrade_mode must be one of %s on platform %s, got %r"
+                            % (label, ", ".join(modes), platform, entry["upgrade_mode"]))
         name = entry.get("name")
         if not _empty(name):
             name = str(name)

@@ -82,6 +82,7 @@ def file_sha256(path):
 # -- labels: how a job tells which spec it runs --------------------------------------------
 def encode_labels(spec):
     """The ``pipeline.global-job-parameters`` value that tags a job with its spec."""
+    spec = dict((k, v) for k, v in spec.items() if v is not None)
     blob = base64.b64encode(json.dumps(spec, sort_keys=True).encode("utf-8")).decode("ascii")
     version = re.sub(r"[^A-Za-z0-9._\-]", "_", str(spec.get("version") or spec.get("jar_sha256", "")[:12]))
     return "%s:%s,%s:%s" % (VERSION_LABEL, version, SPEC_LABEL, blob)
@@ -589,7 +590,9 @@ def submit_job(client, spec, savepoint_path=None, allow_non_restored_state=False
     """
     job_id = job_id or new_id()
     flink_conf = dict(spec.get("flink_configuration") or {})
-    labels = encode_labels(_label_spec(spec))
+    # The Flink version the job is started on goes with its spec: a last-state upgrade is refused
+    # when the cluster runs another one by then (last_state_refusal).
+    labels = encode_labels(dict(_label_spec(spec), flink_version=client.version_string or None))
     own = flink_conf.get("pipeline.global-job-parameters")
     flink_conf["pipeline.global-job-parameters"] = "%s,%s" % (own, labels) if own else labels
     for attempt in (1, 2):
@@ -713,6 +716,22 @@ def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_direc
     new_job_id = resume.get("new_job_id") or fenced_id("run", old_job_id, location, spec_digest(new_spec))
     record(phase="submit", old_job_id=old_job_id, previous_spec=old_spec, spec=new_spec, savepoint=location,
            trigger_id=savepoint.get("trigger_id"), new_job_id=new_job_id)
+    outcome = _start_new_version(client, old_spec, new_spec, location, new_job_id, start_timeout, require_checkpoint,
+                                 allow_non_restored_state, report, journal, resume, {"savepoint": savepoint})
+    return dict(outcome, savepoint=savepoint, previous_job_id=old_job_id)
+
+
+def _start_new_version(client, old_spec, new_spec, location, new_job_id, start_timeout, require_checkpoint,
+                       allow_non_restored_state, report, journal, resume, restore_point):
+    """Submit ``new_spec`` from ``location`` under ``new_job_id`` (unless ``resume`` says it was
+    submitted), verify it, and on failure roll back to ``old_spec`` from the same ``location``.
+    ``restore_point`` (``{"savepoint": ...}`` or ``{"checkpoint": ...}``) goes into the error's details."""
+    kind = "checkpoint" if "checkpoint" in restore_point else "savepoint"
+
+    def record(**fields):
+        if journal:
+            journal.record(**fields)
+
     concurrent = False
     try:
         if not resume.get("submitted"):
@@ -724,9 +743,10 @@ def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_direc
                                require_checkpoint=require_checkpoint, report=report)
     except (FlinkOpsError, HttpError) as exc:
         record(phase="rollback")
-        rollback = roll_back(client, new_job_id, old_spec, location, start_timeout, report)
+        rollback = roll_back(client, new_job_id, old_spec, location, start_timeout, report, kind=kind)
         details = dict(getattr(exc, "details", {}) or {})
-        details.update({"savepoint": savepoint, "failed_job_id": new_job_id, "rolled_back": rollback})
+        details.update(restore_point)
+        details.update({"failed_job_id": new_job_id, "rolled_back": rollback})
         if isinstance(exc, HttpError):
             details["http"] = exc.to_dict()
         if journal and rollback["ok"]:
@@ -734,14 +754,106 @@ def redeploy_from_savepoint(client, old_job_id, old_spec, new_spec, target_direc
         raise FlinkOpsError(
             "the new version did not start (%s); %s" % (exc, rollback["summary"]), **details)
     record(phase="validate", new_job_id=new_job_id, verified=time.time())
-    return {"savepoint": savepoint, "job_id": new_job_id, "previous_job_id": old_job_id,
-            "restored_from": started["restored_from"], "states": started["states"],
+    return {"job_id": new_job_id, "restored_from": started["restored_from"], "states": started["states"],
             "completed_checkpoints": started["completed_checkpoints"], "parallelism": started["parallelism"],
             "concurrent": concurrent}
 
 
-def roll_back(client, failed_job_id, old_spec, location, timeout, report):
-    """Cancel the failed new job and start ``old_spec`` again from ``location``.
+def last_state_refusal(client, job_id, old_spec, new_spec):
+    """Why ``job_id`` cannot be upgraded to ``new_spec`` from its latest retained checkpoint, or None.
+
+    A last-state upgrade cancels the job and starts the new spec from the checkpoint the cancel
+    leaves (RELIABILITY B4, B15). It is refused, before anything is touched, when:
+
+    * the job's checkpoints do not outlive a cancel (not externalized, or DELETE_ON_CANCELLATION);
+    * the job has no completed checkpoint with a location;
+    * the state backend changes (a checkpoint is in the backend's own format, which another
+      state backend does not restore: only a CANONICAL savepoint does);
+    * the Flink version changes: the job was started on another Flink version than the cluster
+      runs now, or that version is unknown (a job not started by this collection, or before it
+      recorded it): checkpoints are not guaranteed restorable across Flink versions.
+    """
+    conf = client.job_checkpoint_config(job_id) or {}
+    ext = conf.get("externalization") or {}
+    latest = ((client.job_checkpoints(job_id) or {}).get("latest") or {}).get("completed") or {}
+    problems = []
+    if not ext.get("enabled"):
+        problems.append("its checkpoints are not retained (externalized checkpoints are off: set "
+                        "execution.checkpointing.externalized-checkpoint-retention to RETAIN_ON_CANCELLATION)")
+    elif ext.get("delete_on_cancellation"):
+        problems.append("its checkpoints are deleted when it is cancelled (externalized-checkpoint-retention is "
+                        "DELETE_ON_CANCELLATION, not RETAIN_ON_CANCELLATION)")
+    if not latest.get("external_path"):
+        problems.append("it has no completed checkpoint with a location")
+    chosen, reason = savepoint_format(client, job_id, new_spec, "auto")
+    if chosen != "NATIVE":
+        problems.append("%s, and a checkpoint is in the state backend's own format" % reason.split(":")[0])
+    started_on = (old_spec or {}).get("flink_version")
+    runs = client.version_string
+    if not started_on:
+        problems.append("the Flink version it was started on is unknown (it was started by another tool or an "
+                        "earlier flinkops), so a Flink version change cannot be ruled out")
+    elif runs and started_on != runs:
+        problems.append("it was started on Flink %s and the cluster runs Flink %s: a checkpoint is not guaranteed "
+                        "restorable by another Flink version" % (started_on, runs))
+    if not problems:
+        return None
+    return "; ".join(problems)
+
+
+def redeploy_from_checkpoint(client, old_job_id, old_spec, new_spec, start_timeout=300, require_checkpoint=True,
+                             allow_non_restored_state=False, report=None, journal=None, resume=None):
+    """The last-state upgrade: cancel ``old_job_id``, start ``new_spec`` from the latest checkpoint
+    the cancel retained, verify it restored from it, and on a failed start roll back to
+    ``old_spec`` from the same checkpoint. No savepoint is written, so the job is down only for
+    the cancel and the restore. The caller has checked ``last_state_refusal`` first.
+
+    The checkpoint is read once the old job is CANCELED, so none can complete after it. The new
+    job starts with NO_CLAIM: the checkpoint stays intact for a rollback and is never deleted by
+    the new job (the cancelled job's retained checkpoints are the user's to clean up).
+
+    With a ``journal``, phase ``cancel`` is recorded before the cancel and the checkpoint before
+    the submission; ``resume`` (from ``plan_resume``) continues a run killed after the cancel
+    from the checkpoint it left. The new job id is fenced on the checkpoint, so a concurrent run
+    starts the same job.
+    """
+    resume = resume or {}
+    if resume.get("savepoint"):
+        location = resume["savepoint"]
+        checkpoint = {"location": location, "id": resume.get("checkpoint_id"), "job_id": old_job_id, "resumed": True}
+    else:
+        if journal:
+            journal.record(phase="cancel", mode="last-state", old_job_id=old_job_id, previous_spec=old_spec,
+                           spec=new_spec, cancel_asked=time.time())
+        started = time.time()
+        if report:
+            report("last-state upgrade: cancelling job %s; it restarts from the checkpoint the cancel retains"
+                   % old_job_id)
+        cancel_and_wait(client, old_job_id)
+        checkpoint = retained_checkpoint(client, old_job_id)
+        checkpoint["duration_s"] = round(time.time() - started, 3)
+        location = checkpoint["location"]
+    new_job_id = resume.get("new_job_id") or fenced_id("run", old_job_id, location, spec_digest(new_spec))
+    if journal:
+        journal.record(phase="submit", mode="last-state", old_job_id=old_job_id, previous_spec=old_spec,
+                       spec=new_spec, savepoint=location, checkpoint_id=checkpoint.get("id"), new_job_id=new_job_id)
+    outcome = _start_new_version(client, old_spec, new_spec, location, new_job_id, start_timeout, require_checkpoint,
+                                 allow_non_restored_state, report, journal, resume, {"checkpoint": checkpoint})
+    return dict(outcome, checkpoint=checkpoint, previous_job_id=old_job_id)
+
+
+def retained_checkpoint(client, job_id):
+    """The latest completed checkpoint of the ended ``job_id``, as ``{location, id, job_id}``."""
+    latest = ((client.job_checkpoints(job_id) or {}).get("latest") or {}).get("completed") or {}
+    if not latest.get("external_path"):
+        raise FlinkOpsError("job %s was cancelled but Flink reports no retained checkpoint of it: start it from its "
+                            "newest chk-N directory under the checkpoint directory" % job_id, job_id=job_id)
+    return {"location": latest["external_path"], "id": latest.get("id"), "job_id": job_id}
+
+
+def roll_back(client, failed_job_id, old_spec, location, timeout, report, kind="savepoint"):
+    """Cancel the failed new job and start ``old_spec`` again from ``location`` (a ``kind``:
+    the upgrade's savepoint, or for a last-state upgrade the retained checkpoint).
 
     The rollback job id is fenced too: two runs rolling back the same failure start one job.
     """
@@ -752,19 +864,19 @@ def roll_back(client, failed_job_id, old_spec, location, timeout, report):
             cancel_and_wait(client, failed_job_id)
         except (FlinkOpsError, HttpError) as exc:
             return {"ok": False, "summary": "could not cancel the failed job %s (%s); the previous version "
-                    "was NOT restarted; its savepoint is %s" % (failed_job_id, exc, location)}
+                    "was NOT restarted; its %s is %s" % (failed_job_id, exc, kind, location)}
     if not old_spec or not old_spec.get("jar_id"):
         return {"ok": False, "summary": "the previous job carries no flinkops spec, so it cannot be restarted "
-                "automatically: start it from savepoint %s" % location}
+                "automatically: start it from %s %s" % (kind, location)}
     try:
         job_id, _concurrent = submit_job(client, old_spec, savepoint_path=location,
                                          job_id=fenced_id("rollback", failed_job_id, location))
         wait_running(client, job_id, timeout, expected_restore=location, report=report)
     except (FlinkOpsError, HttpError) as exc:
-        return {"ok": False, "summary": "rollback to the previous version FAILED (%s); its savepoint is %s"
-                % (exc, location)}
+        return {"ok": False, "summary": "rollback to the previous version FAILED (%s); its %s is %s"
+                % (exc, kind, location)}
     return {"ok": True, "job_id": job_id, "savepoint": location,
-            "summary": "rolled back: the previous version runs again as job %s from savepoint %s" % (job_id, location)}
+            "summary": "rolled back: the previous version runs again as job %s from %s %s" % (job_id, kind, location)}
 
 
 # -- resuming an interrupted run -----------------------------------------------------------
@@ -786,12 +898,23 @@ def plan_resume(client, pending, current, report=None):
     old_job_id, new_job_id = pending.get("old_job_id"), pending.get("new_job_id")
     trigger_id, location = pending.get("trigger_id"), pending.get("savepoint")
     current_id = current.get("jid") if current else None
-    base = {"old_job_id": old_job_id, "previous_spec": pending.get("previous_spec"), "spec": pending.get("spec")}
+    last_state = pending.get("mode") == "last-state"
+    base = {"old_job_id": old_job_id, "previous_spec": pending.get("previous_spec"), "spec": pending.get("spec"),
+            "mode": "last-state" if last_state else "savepoint"}
     if new_job_id and current_id == new_job_id:
         if pending.get("phase") == "validate":
             return dict(base, action="validate", job_id=new_job_id, savepoint=location, trigger_id=trigger_id)
         return dict(base, action="resume", resume={"savepoint": location, "trigger_id": trigger_id,
                                                    "new_job_id": new_job_id, "submitted": True})
+    if current_id and current_id == old_job_id and last_state and not location:
+        if (current or {}).get("state") == "CANCELLING":
+            # The cancel of the interrupted last-state upgrade is under way: let it end, then start from
+            # the checkpoint it retains.
+            wait_job_terminal(client, old_job_id)
+            return dict(base, action="resume", resume={"savepoint": retained_checkpoint(client, old_job_id)["location"],
+                                                       "new_job_id": None, "submitted": False})
+        return dict(base, action="none", reason="job %s still runs: the cancel of the interrupted last-state upgrade "
+                    "never took effect" % old_job_id)
     if current_id and current_id == old_job_id:
         if location:
             return dict(base, action="none", reason="job %s runs again after its savepoint %s was taken; the "
@@ -809,7 +932,13 @@ def plan_resume(client, pending, current, report=None):
     if current_id:
         return dict(base, action="none", reason="job %s runs, which is neither the job the journal replaced (%s) "
                     "nor the one it started (%s)" % (current_id, old_job_id, new_job_id))
-    # No active job of that name: the old one was stopped. Find the savepoint it was stopped with.
+    # No active job of that name: the old one was stopped (or, last-state, cancelled). Find the savepoint it
+    # was stopped with, or the checkpoint its cancel retained.
+    if not location and last_state and old_job_id:
+        try:
+            location = retained_checkpoint(client, old_job_id)["location"]
+        except (FlinkOpsError, HttpError):
+            location = None
     if not location and trigger_id and old_job_id:
         state, value = _probe_trigger(client, old_job_id, trigger_id)
         if state == "completed":

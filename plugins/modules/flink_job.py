@@ -113,6 +113,27 @@ options:
     type: str
     choices: [auto, CANONICAL, NATIVE]
     default: auto
+  upgrade_mode:
+    description:
+      - How an upgrade carries the job's state to the new spec.
+      - C(savepoint) stops the job with a savepoint (see O(format_type)) and starts the new spec from it.
+      - C(last-state) writes no savepoint. It cancels the job and starts the new spec from the latest
+        checkpoint that the cancel retains, verifies that the new job restored from that checkpoint, and on
+        a failed start starts the previous spec again from the same checkpoint. This is the Flink
+        Kubernetes Operator's C(last-state) mode through the REST API, and it is the fastest for large
+        state (see C(bench/README.md)).
+      - C(last-state) is refused before anything is touched when the running job's checkpoints are
+        not retained on cancel (C(execution.checkpointing.externalized-checkpoint-retention) must be
+        C(RETAIN_ON_CANCELLATION)), when it has no completed checkpoint, when the state backend changes, and
+        when the Flink version changes. A Flink version change is when the job was started on another Flink
+        version than the cluster runs now, or when that version is unknown because the job was not started by
+        this collection. Checkpoints are not guaranteed to be restorable across Flink versions or state backends.
+        Use C(savepoint) in those cases.
+      - The cancelled job's retained checkpoints stay on storage; removing them is up to you. The new job starts
+        with C(NO_CLAIM) and never deletes them.
+    type: str
+    choices: [savepoint, last-state]
+    default: savepoint
   drain:
     description:
       - With O(state=stopped), emit MAX_WATERMARK and flush windows before stopping. Only for a job
@@ -247,6 +268,21 @@ savepoint:
   returned: when a savepoint was taken
   type: dict
   sample: {location: "s3://flink-state/savepoints/savepoint-5e1f3a-8d1c2d4e1b2a", trigger_id: 3f0e...}
+checkpoint:
+  description: For a last-state upgrade, the retained checkpoint the new spec started from (location, id, the job
+    that took it, and the seconds from the cancel to reading it).
+  returned: when a last-state upgrade is done
+  type: dict
+  sample: {location: "s3://flink-state/checkpoints/8d1c2d4e1b2a/chk-42", id: 42, job_id: 8d1c2d4e1b2a...}
+restore_point:
+  description:
+    - What an upgrade restores the new spec from, and a rollback the previous one. C(kind) is C(savepoint) or
+      C(checkpoint). C(location) is the path, C(id) is the savepoint trigger id or C(chk-N), and C(reason)
+      says why this kind was used.
+  returned: when an upgrade is done (not in check mode)
+  type: dict
+  sample: {kind: checkpoint, location: "s3://flink-state/checkpoints/8d1c2d4e1b2a/chk-42", id: chk-42,
+           reason: "upgrade_mode=last-state: the latest retained checkpoint, no savepoint written"}
 previous_job_id:
   description: The job id the upgrade replaced.
   returned: when upgraded
@@ -302,7 +338,7 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     FlinkOpsError, cancel_and_wait, check_savepoint_uri, check_slots, duplicate_submission, ensure_jar, fenced_id,
     file_sha256, find_active_job, jar_display_name, job_parallelism, job_spec, last_stop_savepoint, plan_resume,
-    redeploy_from_savepoint, savepoint_format,
+    last_state_refusal, redeploy_from_checkpoint, redeploy_from_savepoint, savepoint_format,
     spec_digest, submit_job, take_savepoint, wait_running)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import TERMINAL_STATES
 
@@ -385,8 +421,13 @@ def _ensure_running(fm, current, journal, pending):
     plan = resume_plan(fm, journal, pending, current)
     if plan and plan["action"] == "validate":
         # Verified by the interrupted run, whose validation window was missed: validate again.
-        result.update(changed=True, outcome="upgraded", resumed={"validation": True},
-                      savepoint={"location": plan["savepoint"], "trigger_id": plan["trigger_id"]},
+        kind = "checkpoint" if plan.get("mode") == "last-state" else "savepoint"
+        point = {"location": plan["savepoint"], "trigger_id": plan["trigger_id"]} if kind == "savepoint" \
+            else {"location": plan["savepoint"], "job_id": plan["old_job_id"]}
+        result.update({kind: point})
+        result.update(changed=True, outcome="upgraded", resumed={"validation": True}, upgrade_mode=plan.get("mode"),
+                      restore_point={"kind": kind, "location": plan["savepoint"], "id": plan["trigger_id"],
+                                     "reason": "the %s of an interrupted upgrade, validated again" % kind},
                       previous_job_id=plan["old_job_id"], previous_spec=plan["previous_spec"],
                       differences=["(validating an interrupted upgrade)"],
                       job=dict(view(current, current_spec), id=plan["job_id"]),
@@ -441,11 +482,23 @@ def _ensure_running(fm, current, journal, pending):
 
     old_job_id = current["jid"] if current else plan["old_job_id"]
     result.update(outcome="upgraded", differences=diff_keys, previous_job_id=old_job_id, previous_spec=current_spec)
-    if resume and resume.get("savepoint"):
+    # An interrupted upgrade is finished the way it started, whatever upgrade_mode says now.
+    last_state = (plan.get("mode") == "last-state") if resume else p["upgrade_mode"] == "last-state"
+    if last_state and not resume:
+        refusal = last_state_refusal(client, old_job_id, current_spec, desired)
+        if refusal:
+            raise FlinkOpsError("refusing the last-state upgrade of job %s (%s): %s. Nothing was changed; upgrade it "
+                                "with upgrade_mode=savepoint" % (p["name"], old_job_id, refusal),
+                                job_id=old_job_id, differences=diff_keys)
+    if last_state:
+        result["upgrade_mode"] = "last-state"
+        reason = "upgrade_mode=last-state: the latest retained checkpoint, no savepoint written"
+    elif resume and resume.get("savepoint"):
         chosen = (None, "the savepoint an earlier run took: %s" % resume["savepoint"])
     else:
         chosen = savepoint_format(client, old_job_id, desired, p["format_type"])
-    result["savepoint_format"] = {"format": chosen[0], "reason": chosen[1]}
+    if not last_state:
+        result.update(upgrade_mode="savepoint", savepoint_format={"format": chosen[0], "reason": chosen[1]})
     if fm.check_mode:
         result["job"] = after
         return result
@@ -453,18 +506,27 @@ def _ensure_running(fm, current, journal, pending):
         fm.module.warn("job %s was not started by flinkops: if the new version fails, it cannot be "
                        "restarted automatically (its savepoint will be reported)" % old_job_id)
     new_spec = plan["spec"] if resume and resume.get("submitted") and plan.get("spec") else desired
-    outcome = redeploy_from_savepoint(
-        client, old_job_id, current_spec, new_spec, target_directory=p["target_directory"],
-        format_type=chosen[0] or "CANONICAL", savepoint_timeout=p["savepoint_timeout"],
-        start_timeout=p["start_timeout"], require_checkpoint=p["wait_for_checkpoint"],
-        allow_non_restored_state=p["allow_non_restored_state"], report=fm.report, journal=journal,
-        resume=resume)
-    result.update(savepoint=outcome["savepoint"],
-                  job=dict(after, id=outcome["job_id"], restored_from=outcome["restored_from"],
+    common = dict(start_timeout=p["start_timeout"], require_checkpoint=p["wait_for_checkpoint"],
+                  allow_non_restored_state=p["allow_non_restored_state"], report=fm.report, journal=journal,
+                  resume=resume)
+    if last_state:
+        outcome = redeploy_from_checkpoint(client, old_job_id, current_spec, new_spec, **common)
+        point = outcome["checkpoint"]
+        result.update(checkpoint=point, restore_point={
+            "kind": "checkpoint", "location": point["location"], "reason": reason,
+            "id": "chk-%s" % point["id"] if point.get("id") is not None else None})
+    else:
+        outcome = redeploy_from_savepoint(
+            client, old_job_id, current_spec, new_spec, target_directory=p["target_directory"],
+            format_type=chosen[0] or "CANONICAL", savepoint_timeout=p["savepoint_timeout"], **common)
+        point = outcome["savepoint"]
+        result.update(savepoint=point, restore_point={"kind": "savepoint", "location": point["location"],
+                                                      "id": point.get("trigger_id"), "reason": chosen[1]})
+    result.update(job=dict(after, id=outcome["job_id"], restored_from=outcome["restored_from"],
                            parallelism=outcome["parallelism"]))
     if outcome["concurrent"]:
-        fm.module.warn("job %s was upgraded by a concurrent run (savepoint %s, new job %s); this run changed nothing"
-                       % (p["name"], outcome["savepoint"]["location"], outcome["job_id"]))
+        fm.module.warn("job %s was upgraded by a concurrent run (%s %s, new job %s); this run changed nothing"
+                       % (p["name"], result["restore_point"]["kind"], point["location"], outcome["job_id"]))
         result.update(changed=False, outcome="none", concurrent=True)
         if journal:
             journal.clear()
@@ -600,6 +662,7 @@ def main():
         target_directory=dict(type="str"),
         shared_fs=dict(type="bool", default=False),
         format_type=dict(type="str", default="auto", choices=["auto", "CANONICAL", "NATIVE"]),
+        upgrade_mode=dict(type="str", default="savepoint", choices=["savepoint", "last-state"]),
         drain=dict(type="bool", default=False),
         allow_state_loss=dict(type="bool", default=False),
         upgrade=dict(type="bool", default=True),

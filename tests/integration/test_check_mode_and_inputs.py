@@ -96,7 +96,7 @@ def test_every_flink_recipe_in_check_mode_changes_nothing(local_env):
     # upgrade: 1.0.0 runs, 2.0.0 is declared
     res = recipe("upgrade_job.yml", "local", env=env)
     assert_dry_run(res, "upgrade_job.yml")
-    procedure = res.task("Procedure | savepoint, stop, and start from it the declared version of %s" % JOB)
+    procedure = res.task("Procedure | stop with a savepoint (or cancel, for last-state) and start the declared version of %s" % JOB)
     assert procedure["changed"] and procedure["outcome"] == "upgraded"
     assert procedure["diff"]["after"]["version"] == "2.0.0", procedure["diff"]
     plan = res.task("Check mode | what would change, job %s" % JOB)["msg"]

@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 RESULTS = REPO / "tests" / "output" / "flink-matrix.json"
 ALL_STEPS = ("deploy", "savepoint", "upgrade", "rescale", "rollback")
-UPGRADE = "Procedure | savepoint, stop, and start from it the declared version of stateful-counter"
+UPGRADE = "Procedure | stop with a savepoint (or cancel, for last-state) and start the declared version of stateful-counter"
 
 
 def _selection() -> tuple[list[str], list[str]]:

@@ -22,7 +22,7 @@ from tests.support.crash import crash
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-UPGRADE_TASK = "Procedure | savepoint, stop, and start from it the declared version of stateful-counter"
+UPGRADE_TASK = "Procedure | stop with a savepoint (or cancel, for last-state) and start the declared version of stateful-counter"
 
 
 def journal_of(base):
@@ -81,6 +81,40 @@ def test_a_run_crashed_at_any_step_is_finished_by_the_next_run(local_env, moment
     third = run_playbook("upgrade_job.yml", "local", None, env)
     assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
     assert [j["jid"] for j in api.active_jobs(JOB)] == [jobs[0]["jid"]]
+
+
+LAST_STATE_KILL_POINTS = {
+    # Flink shows the old job CANCELED: the job is down, its checkpoint retained, the journal may not name it
+    "old_job_cancelled": lambda api, v1: api.job(v1)["state"] == "CANCELED",
+    "new_job_submitted": lambda api, v1: any(j["jid"] != v1 for j in api.active_jobs(JOB)),
+}
+
+
+@pytest.mark.parametrize("moment", sorted(LAST_STATE_KILL_POINTS))
+def test_a_last_state_upgrade_crashed_after_the_cancel_is_finished_from_the_retained_checkpoint(local_env, moment):
+    """upgrade_mode: last-state, the controller killed once the old job is cancelled (or the new one submitted):
+    the next run starts (or verifies) the new version from the checkpoint that cancel retained, no savepoint."""
+    api, env, base, v1 = local_env["api"], local_env["env"], local_env["dir"], local_env["v1_job"]
+    decl = {"flink_jobs": [dict(job_decl(base, "stateful-v2.jar", "2.0.0")[0], flink={"upgrade_mode": "last-state"})]}
+    proc = start_playbook("upgrade_job.yml", env, decl, log=base / "first.log")
+    try:
+        reached = wait_for(lambda: LAST_STATE_KILL_POINTS[moment](api, v1), proc)
+    finally:
+        crash(proc)
+    assert reached, "the run never reached %s: %s" % (moment, (base / "first.log").read_text()[-2000:])
+    assert api.job(v1)["state"] == "CANCELED"
+
+    second = run_playbook("upgrade_job.yml", "local", decl, env)
+    assert second.rc == 0, second.stdout[-4000:]
+    (job,) = api.active_jobs(JOB)
+    assert job["state"] == "RUNNING" and running_version(api, job["jid"]) == "2.0.0"
+    assert f"/{v1}/chk-" in api.restored_path(job["jid"]), "from the checkpoint the cancel retained"
+    assert savepoints(base) == [], "a last-state upgrade writes no savepoint"
+    upgrade = second.task(UPGRADE_TASK)
+    assert upgrade["changed"] and upgrade["restore_point"]["kind"] == "checkpoint", upgrade
+    assert not journal_of(base).exists()
+    third = run_playbook("upgrade_job.yml", "local", decl, env)
+    assert third.rc == 0 and third.changed_count() == 0, third.stdout[-3000:]
 
 
 def test_a_run_crashed_in_the_validation_of_a_bad_version_is_rolled_back_by_the_next_run(local_env):

@@ -37,7 +37,7 @@ def test_upgrade_keeps_state_and_second_runs_change_nothing(local_env):
     assert [j["jid"] for j in api.active_jobs(JOB)] == [jobs[0]["jid"]]
 
 
-UPGRADE_TASK = "Procedure | savepoint, stop, and start from it the declared version of stateful-counter"
+UPGRADE_TASK = "Procedure | stop with a savepoint (or cancel, for last-state) and start the declared version of stateful-counter"
 
 
 def savepoint_format_flink_took(api, job_id, location):
@@ -106,7 +106,7 @@ def test_new_version_failing_validation_is_rolled_back(local_env):
                                                ["--fail-after-ms", "4000"])},
                        {**env, "FLINKOPS_VALIDATION_SECONDS": "300"})
     assert res.rc != 0
-    upgrade = res.task("Procedure | savepoint, stop, and start from it the declared version of stateful-counter")
+    upgrade = res.task("Procedure | stop with a savepoint (or cancel, for last-state) and start the declared version of stateful-counter")
     location = upgrade["savepoint"]["location"]
     jobs = api.active_jobs(JOB)
     assert len(jobs) == 1 and jobs[0]["state"] == "RUNNING"
@@ -211,7 +211,7 @@ def test_a_fleet_is_upgraded_in_one_wave_and_a_failing_job_is_rolled_back_alone(
     assert watched[0] == "fleet-a, fleet-b, fleet-c", watched
     savepoints = {}
     for name in FLEET:
-        call = res.task("Procedure | savepoint, stop, and start from it the declared version of %s" % name)
+        call = res.task("Procedure | stop with a savepoint (or cancel, for last-state) and start the declared version of %s" % name)
         savepoints[name] = call["savepoint"]["location"]
         assert call["previous_job_id"] == before[name]
     verdicts = {name: res.task("Validation | what the watch saw last, job %s" % name)["ansible_facts"]["validate_result"]
@@ -240,3 +240,77 @@ def test_a_fleet_is_upgraded_in_one_wave_and_a_failing_job_is_rolled_back_alone(
     assert [running_version(api, api.active_jobs(name)[0]["jid"]) for name in FLEET] == ["3.0.0", "1.0.0", "3.0.0"]
     report = res.task("Report | every job's outcome, upgrade_job")["msg"]
     assert [row.split(" | ")[1] for row in report[2:]] == ["upgraded", "unchanged", "upgraded"], report
+
+
+def last_state_decl(base, jar, version, retention="RETAIN_ON_CANCELLATION", backend="rocksdb", mode="last-state"):
+    """The test job on RocksDB with incremental checkpoints, upgraded with ``upgrade_mode: last-state``."""
+    conf = {"state.backend.type": backend, "execution.checkpointing.incremental": "true",
+            "execution.checkpointing.externalized-checkpoint-retention": retention}
+    entry = dict(job_decl(base, jar, version)[0], flink_configuration=conf)
+    if mode:
+        entry["flink"] = {"upgrade_mode": mode}
+    return [entry]
+
+
+def test_a_last_state_upgrade_restores_from_the_retained_checkpoint_and_is_refused_when_that_cannot_carry_the_state(
+        local_env):
+    """upgrade_mode: last-state (RELIABILITY B4, B15): no savepoint is written; the job is cancelled and the new
+    version restored from the checkpoint the cancel retained; a failing new version is rolled back from that same
+    checkpoint; and it is refused, with nothing changed, when the state backend changes or the checkpoints are
+    deleted on cancel."""
+    api, env, base = local_env["api"], local_env["env"], local_env["dir"]
+    task = "Procedure | stop with a savepoint (or cancel, for last-state) and start the declared version of " + JOB
+
+    # a hashmap checkpoint cannot be restored on RocksDB: refused, the job untouched
+    res = run_playbook("upgrade_job.yml", "local", {"flink_jobs": last_state_decl(base, "stateful-v2.jar", "2.0.0")}, env)
+    assert res.rc != 0
+    assert "refusing the last-state upgrade of job " + JOB in res.stdout, res.stdout[-3000:]
+    assert "state backend changes from HashMapStateBackend to EmbeddedRocksDBStateBackend" in res.stdout
+    assert [j["jid"] for j in api.active_jobs(JOB)] == [local_env["v1_job"]]
+    assert api.job(local_env["v1_job"])["state"] == "RUNNING"
+
+    # onto RocksDB with a savepoint, the way it has to be
+    res = run_playbook("upgrade_job.yml", "local",
+                       {"flink_jobs": last_state_decl(base, "stateful-v2.jar", "2.0.0", mode=None)}, env)
+    assert res.rc == 0, res.stdout[-3000:]
+    (on_rocksdb,) = api.active_jobs(JOB)
+    savepoints_before = sorted(p.name for p in (base / "flink" / "savepoints").glob("savepoint-*"))
+    assert savepoints_before, "the savepoint upgrade wrote into flink_savepoint_dir"
+
+    # a last-state upgrade to a version that fails at start: rolled back from the same retained checkpoint
+    res = run_playbook("upgrade_job.yml", "local", {"flink_jobs": last_state_decl(base, "failing.jar", "3.0.0")}, env)
+    assert res.rc != 0 and "failing at start on purpose" in res.stdout
+    assert api.job(on_rocksdb["jid"])["state"] == "CANCELED", "cancelled, not stopped with a savepoint"
+    (rolled_back,) = api.active_jobs(JOB)
+    assert running_version(api, rolled_back["jid"]) == "2.0.0"
+    checkpoint = api.restored_path(rolled_back["jid"])
+    assert f"/{on_rocksdb['jid']}/chk-" in checkpoint, checkpoint
+    failed = res.task(task)
+    assert failed["failed"] and failed["checkpoint"]["location"] == checkpoint
+    assert failed["rolled_back"]["ok"] is True
+
+    # a last-state upgrade that works: restored from the checkpoint its cancel retained, no savepoint
+    res = run_playbook("upgrade_job.yml", "local",
+                       {"flink_jobs": last_state_decl(base, "stateful-v2.jar", "2.1.0", "DELETE_ON_CANCELLATION")}, env)
+    assert res.rc == 0, res.stdout[-3000:]
+    upgrade = res.task(task)
+    assert upgrade["upgrade_mode"] == "last-state" and "savepoint" not in upgrade, upgrade
+    assert upgrade["restore_point"]["kind"] == "checkpoint" and upgrade["previous_job_id"] == rolled_back["jid"]
+    (upgraded,) = api.active_jobs(JOB)
+    assert running_version(api, upgraded["jid"]) == "2.1.0"
+    restored = api.restored_path(upgraded["jid"])
+    assert restored == upgrade["checkpoint"]["location"] and f"/{rolled_back['jid']}/chk-" in restored, restored
+    assert api.job(rolled_back["jid"])["state"] == "CANCELED"
+    chk = restored.replace("file://", "").replace("file:", "")
+    assert (pathlib.Path(chk) / "_metadata").is_file(), "the checkpoint is still there for a rollback (NO_CLAIM)"
+    after = sorted(p.name for p in (base / "flink" / "savepoints").glob("savepoint-*"))
+    assert after == savepoints_before, "no savepoint written by either last-state upgrade"
+    report = "\n".join(res.task("Report | every job's outcome, upgrade_job")["msg"])
+    assert "version 2.0.0 -> 2.1.0 from a retained checkpoint (last-state)" in report, report
+
+    # its checkpoints are deleted on cancel now: refused, the job untouched
+    res = run_playbook("upgrade_job.yml", "local",
+                       {"flink_jobs": last_state_decl(base, "stateful-v2.jar", "2.2.0", "DELETE_ON_CANCELLATION")}, env)
+    assert res.rc != 0 and "deleted when it is cancelled" in res.stdout, res.stdout[-3000:]
+    assert [j["jid"] for j in api.active_jobs(JOB)] == [upgraded["jid"]]
+    assert running_version(api, upgraded["jid"]) == "2.1.0"

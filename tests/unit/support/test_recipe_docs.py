@@ -126,7 +126,7 @@ def test_a_rollback_is_listed_only_where_a_rescue_has_one_and_read_only_only_whe
 
 def test_the_rollbacks_of_known_recipes(pages):
     upgrade = sections(page_of(pages, "upgrade_job"))["Rollback"]
-    assert "``Rollback | start the previous version from the same savepoint, job {{ validate_run.name }}``" in upgrade
+    assert "``Rollback | start the previous version from the same restore point, job {{ validate_run.name }}``" in upgrade
     assert "None needed: the recipe is read-only" in sections(page_of(pages, "health_report"))["Rollback"]
     assert "No rollback. A failed run stops" in sections(page_of(pages, "deploy_job"))["Rollback"]
     flink_upgrade = sections(page_of(pages, "upgrade_flink"))["Rollback"]

@@ -59,6 +59,14 @@ def test_a_savepoint_format_outside_the_modules_choices_names_the_entry():
         "flink_jobs[0] (name 'orders'): savepoint_format must be one of auto, CANONICAL, NATIVE, got 'native'"]
 
 
+def test_an_upgrade_mode_the_platform_does_not_have_names_the_entry():
+    assert flink_jobs_problems([dict(GOOD, flink={"upgrade_mode": "last-state"})]) == []
+    assert flink_jobs_problems([dict(GOOD, flink={"upgrade_mode": "stateless"})]) == [
+        "flink_jobs[0] (name 'orders'): upgrade_mode must be one of savepoint, last-state on platform flink, "
+        "got 'stateless'"]
+    assert flink_jobs_problems([dict(GOOD, flink={"upgrade_mode": "last_state"})])[0].endswith("got 'last_state'")
+
+
 def test_a_selector_naming_no_declared_job():
     assert flink_jobs_problems([GOOD], selectors={"scale_only": "nope"}) == [
         "scale_only=nope names no job declared in flink_jobs (declared: orders)"]

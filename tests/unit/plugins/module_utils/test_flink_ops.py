@@ -15,8 +15,8 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     cancel_and_wait, check_savepoint_uri, check_slots, decode_labels, encode_labels, fenced_id, find_active_job,
-    FlinkOpsError, job_parallelism, job_spec, last_stop_savepoint, latest_root_exception, plan_resume,
-    redeploy_from_savepoint, require_active_job, savepoint_format, SavepointTimeout, spec_digest, SPEC_LABEL,
+    FlinkOpsError, job_parallelism, job_spec, last_state_refusal, last_stop_savepoint, latest_root_exception,
+    plan_resume, redeploy_from_checkpoint, redeploy_from_savepoint, require_active_job, savepoint_format, SavepointTimeout, spec_digest, SPEC_LABEL,
     state_backend_class, submit_job, take_savepoint, VERSION_LABEL, wait_running, wait_savepoint)
 
 from fake_flink import connection_error, hex_id, parse_map
@@ -566,7 +566,9 @@ def test_body_carries_the_job_id_and_the_labels(flink):
 
     assert re.match(r"^[0-9a-f]{32}$", job_id) and body["jobId"] == job_id
     labels = parse_map(body["flinkConfiguration"]["pipeline.global-job-parameters"])
-    assert decode_labels(labels) == SUBMIT_SPEC
+    decoded = decode_labels(labels)
+    assert decoded.pop("flink_version") == flink.client().version_string != "", "the Flink version it started on"
+    assert decoded == SUBMIT_SPEC
     assert labels["flinkops.version"] == "2.0.0"
     assert body["flinkConfiguration"]["pipeline.name"] == "orders"
     assert body["savepointPath"] == "s3://sp/savepoint-1" and body["claimMode"] == "NO_CLAIM"
@@ -577,7 +579,8 @@ def test_labels_leave_out_unset_and_unknown_keys(flink):
     submit_job(flink.client(), {"jar_id": "1234_orders.jar", "name": "orders", "parallelism": None,
                                 "secret_sauce": "x"})
     labels = parse_map(posted(flink)["flinkConfiguration"]["pipeline.global-job-parameters"])
-    assert decode_labels(labels) == {"jar_id": "1234_orders.jar", "name": "orders"}
+    assert decode_labels(labels) == {"jar_id": "1234_orders.jar", "name": "orders",
+                                     "flink_version": flink.client().version_string}
 
 
 def test_each_submission_gets_a_new_job_id(flink):
@@ -976,3 +979,118 @@ def test_the_newest_job_stopped_with_a_savepoint_gives_that_savepoint(flink):
 def test_no_stop_savepoint_means_nothing_to_start_from(flink, state, savepoint_id, checkpoint_id):
     _ended(flink, hex_id(2), state, end=20, savepoint_id=savepoint_id, checkpoint_id=checkpoint_id)
     assert last_stop_savepoint(flink.client(), "orders") is None
+
+
+# ================================================================================================
+# The last-state upgrade: last_state_refusal, redeploy_from_checkpoint, and its resume.
+# ================================================================================================
+RETAINED = {"externalization": {"enabled": True, "delete_on_cancellation": False},
+            "state_backend": "EmbeddedRocksDBStateBackend"}
+ROCKSDB = {"state.backend.type": "rocksdb"}
+LS_OLD_SPEC = dict(OLD_SPEC, flink_version="2.3.0", flink_configuration=dict(OLD_SPEC["flink_configuration"], **ROCKSDB))
+LS_NEW_SPEC = dict(LS_OLD_SPEC, version="2", jar_id="2_orders-v2.jar")
+CHK = "s3://checkpoints/%s/chk-7" % OLD
+
+
+@pytest.fixture
+def last_state(flink, fake_clocks):
+    """A RUNNING job on RocksDB whose checkpoints are retained on cancel, with chk-7 completed."""
+    flink.add_job(OLD, name="orders", spec_labels=encode_labels(LS_OLD_SPEC))
+    flink.jobs[OLD]["latest"] = {"completed": {"id": 7, "external_path": CHK}}
+    flink.checkpoint_config = dict(RETAINED)
+    flink.on("GET", "/jobs/([0-9a-f]{32})/checkpoints/config", lambda call, jid: flink.checkpoint_config)
+    return flink
+
+
+def test_last_state_is_allowed_for_a_retained_checkpoint_on_the_same_backend_and_flink_version(last_state):
+    assert last_state_refusal(last_state.client(), OLD, LS_OLD_SPEC, LS_NEW_SPEC) is None
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"externalization": {"enabled": False}}, "externalized checkpoints are off"),
+    ({"externalization": {"enabled": True, "delete_on_cancellation": True}}, "deleted when it is cancelled"),
+    ({"state_backend": "HashMapStateBackend"}, "state backend changes from HashMapStateBackend to "
+                                               "EmbeddedRocksDBStateBackend"),
+])
+def test_last_state_is_refused_when_the_checkpoint_would_not_carry_the_state(last_state, change, expected):
+    last_state.checkpoint_config.update(change)
+    refusal = last_state_refusal(last_state.client(), OLD, LS_OLD_SPEC, LS_NEW_SPEC)
+    assert refusal and expected in refusal, refusal
+
+
+def test_last_state_is_refused_without_a_completed_checkpoint(last_state):
+    last_state.jobs[OLD]["latest"] = {"completed": None}
+    assert "no completed checkpoint" in last_state_refusal(last_state.client(), OLD, LS_OLD_SPEC, LS_NEW_SPEC)
+
+
+def test_last_state_is_refused_when_the_flink_version_changed_or_is_unknown(last_state):
+    """RELIABILITY B15: a checkpoint is not guaranteed restorable by another Flink version."""
+    refusal = last_state_refusal(last_state.client(), OLD, dict(LS_OLD_SPEC, flink_version="1.20.1"), LS_NEW_SPEC)
+    assert "started on Flink 1.20.1 and the cluster runs Flink 2.3.0" in refusal
+    unknown = dict(LS_OLD_SPEC)
+    unknown.pop("flink_version")
+    assert "Flink version it was started on is unknown" in last_state_refusal(
+        last_state.client(), OLD, unknown, LS_NEW_SPEC)
+
+
+def test_last_state_cancels_and_starts_from_the_retained_checkpoint_without_a_savepoint(last_state, tmp_path):
+    path = tmp_path / "j.json"
+    journal = Journal(str(path))
+    seen = {}
+    last_state.before_request = lambda call: path.exists() and seen.setdefault(
+        call.method + " " + call.path, json.loads(path.read_text()))
+    result = redeploy_from_checkpoint(last_state.client(), OLD, LS_OLD_SPEC, LS_NEW_SPEC, journal=journal)
+
+    assert last_state.calls_to("POST", "/jobs/.*/stop") == [] and last_state.calls_to("POST", "/jobs/.*/savepoints") == []
+    (cancel,) = last_state.calls_to("PATCH", "/jobs/" + OLD)
+    assert cancel.params == {"mode": "cancel"}
+    (run,) = runs(last_state, LS_NEW_SPEC)
+    assert run.body["savepointPath"] == CHK and run.body["claimMode"] == "NO_CLAIM"
+    assert result["restored_from"] == CHK and result["job_id"] == run.body["jobId"]
+    assert result["checkpoint"]["location"] == CHK and result["checkpoint"]["id"] == 7
+    before_cancel = seen["PATCH /jobs/%s" % OLD]
+    assert before_cancel["phase"] == "cancel" and before_cancel["mode"] == "last-state", "recorded before the cancel"
+    before_run = seen["POST /jars/%s/run" % LS_NEW_SPEC["jar_id"]]
+    assert before_run["savepoint"] == CHK and before_run["new_job_id"] == run.body["jobId"]
+    assert journal.data["phase"] == "validate"
+
+
+def test_a_last_state_new_version_that_fails_is_rolled_back_from_the_same_checkpoint(last_state):
+    last_state.jar_behaviour[LS_NEW_SPEC["jar_id"]] = {"exceptions": [BOOM]}
+    with pytest.raises(FlinkOpsError, match="from checkpoint " + re.escape(CHK)) as info:
+        redeploy_from_checkpoint(last_state.client(), OLD, LS_OLD_SPEC, LS_NEW_SPEC)
+    (rollback,) = runs(last_state, LS_OLD_SPEC)
+    assert rollback.body["savepointPath"] == CHK
+    assert info.value.details["rolled_back"]["ok"] is True
+    assert info.value.details["checkpoint"]["location"] == CHK
+    assert last_state.jobs[rollback.body["jobId"]]["state"] == "RUNNING"
+
+
+def _ls_pending(**fields):
+    return dict({"job": "orders", "operation": "upgrade", "mode": "last-state", "phase": "cancel", "old_job_id": OLD,
+                 "previous_spec": LS_OLD_SPEC, "spec": LS_NEW_SPEC}, **fields)
+
+
+def test_a_run_killed_after_the_cancel_is_resumed_from_the_retained_checkpoint(last_state):
+    last_state.jobs[OLD]["state"] = "CANCELED"
+    plan = plan_resume(last_state.client(), _ls_pending(), None)
+    assert plan["action"] == "resume" and plan["mode"] == "last-state"
+    assert plan["resume"]["savepoint"] == CHK and not plan["resume"]["submitted"]
+    result = redeploy_from_checkpoint(last_state.client(), OLD, LS_OLD_SPEC, LS_NEW_SPEC, resume=plan["resume"])
+    assert result["restored_from"] == CHK and last_state.calls_to("PATCH", ".*") == []
+
+
+def test_a_run_killed_while_the_cancel_was_under_way_waits_for_it_then_resumes(last_state):
+    last_state.jobs[OLD]["state"] = "CANCELLING"
+    last_state.jobs[OLD]["lookup_faults"] = []
+    cancelling, cancelled = ({"jid": OLD, "name": "orders", "state": state, "vertices": []}
+                             for state in ("CANCELLING", "CANCELED"))
+    last_state.on("GET", "/jobs/" + OLD, cancelling, cancelled)
+    plan = plan_resume(last_state.client(), _ls_pending(), {"jid": OLD, "state": "CANCELLING"})
+    assert plan["action"] == "resume" and plan["resume"]["savepoint"] == CHK
+
+
+def test_a_run_killed_before_the_cancel_took_effect_is_abandoned_and_the_job_untouched(last_state):
+    plan = plan_resume(last_state.client(), _ls_pending(), {"jid": OLD, "state": "RUNNING"})
+    assert plan["action"] == "none" and "never took effect" in plan["reason"]
+    assert last_state.calls_to("PATCH", ".*") == []
