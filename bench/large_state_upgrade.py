@@ -1,15 +1,23 @@
-"""Large RocksDB state: savepoint upgrade downtime, NATIVE and CANONICAL, playbook versus bare REST.
+"""Large RocksDB state: upgrade downtime with a NATIVE or CANONICAL savepoint, and last-state, playbook versus bare REST.
 
 One local Flink 2.3.0 (1 JobManager, 1 TaskManager). The stateful test job runs on RocksDB with
 incremental checkpoints (its flink_configuration) and keeps about ``--state-mb`` MB of keyed state
 (``--keys K --payload-bytes N``: N pseudo-random bytes per key, written once). Once a checkpoint
-holds that state, four methods alternate ``--runs`` times on the same job:
+holds that state, six methods alternate ``--runs`` times on the same job:
 
 - playbook NATIVE: ``upgrade_job.yml -l local`` (flink_job's ``format_type: auto``: same backend);
 - playbook CANONICAL: the same, with ``flink: {savepoint_format: CANONICAL}`` in the job's declaration;
 - REST NATIVE / REST CANONICAL: jar uploaded beforehand, ``POST /jobs/:id/stop`` with
   ``formatType``, the trigger polled every 20 ms, ``POST /jars/:id/run`` with ``savepointPath``
-  (``claimMode: NO_CLAIM``, as the module), then polled until every subtask is RUNNING.
+  (``claimMode: NO_CLAIM``, as the module), then polled until every subtask is RUNNING;
+- playbook last-state: ``upgrade_job.yml`` with ``flink: {upgrade_mode: last-state}``: no savepoint, the
+  job is cancelled and started from the checkpoint the cancel retained;
+- REST last-state: ``PATCH /jobs/:id?mode=cancel``, polled every 20 ms until CANCELED, the latest
+  completed checkpoint read, ``POST /jars/:id/run`` from it (NO_CLAIM).
+
+For last-state there is no savepoint write; downtime starts at the old job's CANCELED timestamp, and
+"restore point trigger to RUNNING" starts at the checkpoint's trigger: the records since then are
+processed again.
 
 Per run, from Flink's REST API: savepoint write (the savepoint's ``end_to_end_duration`` in the
 old job's checkpoint history: trigger to completion), restore (the new job's INITIALIZING
@@ -48,9 +56,10 @@ from tests.support.testjobs import build_test_jobs  # noqa: E402
 
 JOB = "stateful-counter"
 PARALLELISM = 2
-METHODS = ("playbook NATIVE", "REST NATIVE", "playbook CANONICAL", "REST CANONICAL")
+METHODS = ("playbook NATIVE", "REST NATIVE", "playbook CANONICAL", "REST CANONICAL", "playbook last-state",
+           "REST last-state")
 FORMAT = {"playbook NATIVE": "NATIVE", "REST NATIVE": "NATIVE", "playbook CANONICAL": "CANONICAL",
-          "REST CANONICAL": "CANONICAL"}
+          "REST CANONICAL": "CANONICAL", "playbook last-state": "last-state", "REST last-state": "last-state"}
 
 
 def log(msg):
@@ -133,17 +142,57 @@ def measure(api, old_id, new_id, savepoint_dir):
             "savepoint": location, "savepoint_dir": savepoint_dir}
 
 
+def measure_last_state(api, old_id, new_id, checkpoint):
+    """``measure`` for a last-state upgrade: from the old job's CANCELED, and from the checkpoint's trigger."""
+    old = api.job(old_id)
+    new = api.job(new_id)
+    last_running = wait_all_running(api, new_id)
+    location = checkpoint.get("external_path") or ""
+    # an incremental checkpoint's files are mostly under shared/, not chk-N: its bytes on disk are not shown
+    return {"old": old_id, "new": new_id, "savepoint_write_s": None,
+            "restore_s": (last_running - new["timestamps"]["INITIALIZING"]) / 1000.0,
+            "downtime_s": (last_running - old["timestamps"]["CANCELED"]) / 1000.0,
+            "from_trigger_s": (last_running - checkpoint.get("trigger_timestamp", last_running)) / 1000.0,
+            "savepoint_state_mb": checkpoint.get("state_size", 0) / 2 ** 20,
+            "savepoint_disk_mb": None,
+            "format": "checkpoint chk-%s" % checkpoint.get("id"), "savepoint": location, "savepoint_dir": None}
+
+
+def restored_checkpoint(api, old_id):
+    """The completed checkpoint of ``old_id`` a last-state upgrade restored from (its latest)."""
+    return (api.checkpoints(old_id).get("latest") or {}).get("completed") or {}
+
+
 def upgrade_with_playbook(api, env, jobs, version, fmt):
     old = api.active_jobs(JOB)[0]["jid"]
     declared = jobs(version)
     if fmt == "CANONICAL":  # auto takes NATIVE when the backend stays: the declaration forces CANONICAL
         declared = [dict(j, flink=dict(j["flink"], savepoint_format="CANONICAL")) for j in declared]
+    if fmt == "last-state":
+        declared = [dict(j, flink=dict(j["flink"], upgrade_mode="last-state")) for j in declared]
     res = run_playbook("upgrade_job.yml", "local", {"local_job_version": version, "flink_jobs": declared}, env,
                        timeout=1800)
     if res.rc != 0:
         raise RuntimeError(res.stdout[-3000:])
     new = wait_new_job(api, old)
+    if fmt == "last-state":
+        return measure_last_state(api, old, new, restored_checkpoint(api, old))
     return measure(api, old, new, None)
+
+
+def upgrade_last_state_with_rest(api, jar_id, spec):
+    old = api.active_jobs(JOB)[0]["jid"]
+    requests.patch(f"{api.url}/jobs/{old}", params={"mode": "cancel"}, timeout=30).raise_for_status()
+    while api.job(old)["state"] != "CANCELED":
+        time.sleep(0.02)
+    checkpoint = restored_checkpoint(api, old)
+    new = uuid.uuid4().hex
+    body = {"jobId": new, "programArgsList": spec["args"], "parallelism": spec["parallelism"],
+            "savepointPath": checkpoint["external_path"], "claimMode": "NO_CLAIM",
+            "flinkConfiguration": {k: str(v) for k, v in spec["flink_configuration"].items()}}
+    res = requests.post(f"{api.url}/jars/{jar_id}/run", json=body, timeout=300)
+    res.raise_for_status()
+    return measure_last_state(api, old, res.json()["jobid"], checkpoint)
 
 
 def upgrade_with_rest(api, jar_id, spec, fmt, target):
@@ -181,8 +230,8 @@ def median(rows, key):
 
 
 def table(results):
-    head = ("| method | runs | savepoint write | restore | downtime | savepoint trigger to RUNNING "
-            "| savepoint size (Flink / disk) | downtime over floor |")
+    head = ("| method | runs | savepoint write | restore | downtime | restore point trigger to RUNNING "
+            "| restore point size (Flink / disk) | downtime over floor |")
     lines = [head, "|---|---|---|---|---|---|---|---|"]
     for method in METHODS:
         rows = results[method]
@@ -193,7 +242,8 @@ def table(results):
         if method.startswith("playbook") and floor:
             ratio = f"{median(rows, 'downtime_s') / median(floor, 'downtime_s'):.2f}x"
         disk = median(rows, "savepoint_disk_mb")
-        lines.append(f"| {method} | {len(rows)} | {median(rows, 'savepoint_write_s'):.3f} s "
+        write = median(rows, "savepoint_write_s")
+        lines.append(f"| {method} | {len(rows)} | {'none' if write is None else f'{write:.3f} s'} "
                      f"| {median(rows, 'restore_s'):.3f} s | **{median(rows, 'downtime_s'):.3f} s** "
                      f"| {median(rows, 'from_trigger_s'):.3f} s "
                      f"| {median(rows, 'savepoint_state_mb'):.0f} MB / "
@@ -263,6 +313,8 @@ def main():
                 began = time.time()
                 if method.startswith("playbook"):
                     row = upgrade_with_playbook(api, env, jobs, version, FORMAT[method])
+                elif FORMAT[method] == "last-state":
+                    row = upgrade_last_state_with_rest(api, rest_jars[version], jobs(version)[0])
                 else:
                     spec = jobs(version)[0]
                     row = upgrade_with_rest(api, rest_jars[version], spec, FORMAT[method],
@@ -271,11 +323,13 @@ def main():
                 # the next upgrade, then the savepoint is no longer referenced and can go
                 wait_checkpoint(api, row["new"], int(time.time() * 1000), min_state=int(full["state_size"] * 0.9))
                 location = row["savepoint"].replace("file:", "", 1)
+                if FORMAT[method] == "last-state":  # the cancelled job's retained checkpoints, shared files too
+                    location = str(work / "flink" / "checkpoints" / row["old"])
                 if location.startswith(str(work)):
                     shutil.rmtree(location, ignore_errors=True)
                 longest = max(longest, time.time() - began)
                 results[method].append(row)
-                log(f"run {i + 1} {method}: savepoint {row['format']} write {row['savepoint_write_s']:.3f} s, "
+                log(f"run {i + 1} {method}: {row['format']} write {row['savepoint_write_s'] or 0:.3f} s, "
                     f"restore {row['restore_s']:.3f} s, downtime {row['downtime_s']:.3f} s, "
                     f"trigger to RUNNING {row['from_trigger_s']:.3f} s, "
                     f"{row['savepoint_state_mb']:.0f} MB (disk {row['savepoint_disk_mb'] or 0:.0f} MB); "

@@ -344,6 +344,24 @@ def last_stop_savepoint(client, name):
     return None
 
 
+def last_cancel_checkpoint(client, name):
+    """``(job_id, location)`` when the newest ended job named ``name`` was CANCELED and left a
+    retained checkpoint, else None: what a last-state upgrade leaves between its cancel and the new
+    job's submission, where a concurrent last-state run (another controller) must start from the
+    same checkpoint, under the same fenced job id, and never from empty state."""
+    ended = [j for j in client.jobs_overview() if j.get("name") == name and j.get("state") in TERMINAL_STATES]
+    if not ended:
+        return None
+    newest = max(ended, key=lambda j: j.get("end-time") or 0)
+    if newest.get("state") != "CANCELED":
+        return None
+    try:
+        checkpoint = retained_checkpoint(client, newest["jid"])
+    except (FlinkOpsError, HttpError):
+        return None
+    return newest["jid"], checkpoint["location"]
+
+
 def _probe_trigger(client, job_id, trigger_id):
     """``(state, location)`` of a trigger id as the JobManager knows it: ``("unknown", None)``,
     ``("pending", None)``, ``("completed", location)`` or ``("failed", cause)``."""

@@ -184,6 +184,8 @@ options:
         was stopped with a savepoint (it FINISHED and its last checkpoint is that savepoint), start from
         that savepoint rather than from empty state, and say so. This is what happens when another run
         or an operator stopped the job a moment ago; starting it empty would lose its state.
+      - With O(upgrade_mode=last-state), a newest ended job that was CANCELED with a retained checkpoint counts
+        the same way: the job starts from that checkpoint.
       - Ignored when O(savepoint_path) is given. Set to V(false) to start empty on purpose.
     type: bool
     default: true
@@ -295,7 +297,9 @@ resumed:
   description:
     - How an interrupted upgrade recorded in O(journal) was resumed (C(trigger_id), C(savepoint), C(new_job_id) with
       C(submitted), or C(validation) when only the validation window was missed), or C(from_last_savepoint) when
-      the job was started from the savepoint its stopped predecessor left.
+      the job was started from the savepoint its stopped predecessor left, or C(from_last_checkpoint) when, with
+      O(upgrade_mode=last-state), it was started from the retained checkpoint of its cancelled predecessor (a
+      concurrent last-state upgrade between its cancel and its submission).
   returned: when an upgrade was resumed
   type: dict
 concurrent:
@@ -338,7 +342,7 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import 
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     FlinkOpsError, cancel_and_wait, check_savepoint_uri, check_slots, duplicate_submission, ensure_jar, fenced_id,
     file_sha256, find_active_job, jar_display_name, job_parallelism, job_spec, last_stop_savepoint, plan_resume,
-    last_state_refusal, redeploy_from_checkpoint, redeploy_from_savepoint, savepoint_format,
+    last_cancel_checkpoint, last_state_refusal, redeploy_from_checkpoint, redeploy_from_savepoint, savepoint_format,
     spec_digest, submit_job, take_savepoint, wait_running)
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_rest import TERMINAL_STATES
 
@@ -563,7 +567,20 @@ def deploy(fm, desired):
 
 
 def plan_from_last_savepoint(fm):
-    """No job of that name runs, but the newest one was stopped with a savepoint: start from it."""
+    """No job of that name runs, but the newest one was stopped with a savepoint: start from it.
+
+    With upgrade_mode=last-state, a newest job CANCELED with a retained checkpoint is the same case:
+    another run's last-state upgrade is between its cancel and its submission. Start from that
+    checkpoint, under the job id that run submits, so the two runs make one job."""
+    if fm.params["upgrade_mode"] == "last-state":
+        cancelled = last_cancel_checkpoint(fm.client, fm.params["name"])
+        if cancelled:
+            old_job_id, location = cancelled
+            fm.report("no job %s runs, but job %s was cancelled with retained checkpoint %s: starting from it "
+                      "(last-state), not from empty state" % (fm.params["name"], old_job_id, location))
+            return {"action": "resume", "old_job_id": old_job_id, "previous_spec": job_spec(fm.client, old_job_id),
+                    "spec": None, "mode": "last-state",
+                    "resume": {"savepoint": location, "from_last_checkpoint": True}}
     found = last_stop_savepoint(fm.client, fm.params["name"])
     if not found:
         return None

@@ -28,6 +28,12 @@ options:
   job_id:
     description: Only the job with this 32-hex id.
     type: str
+  names:
+    description:
+      - Only jobs with one of these names, read in one call (the validation window of a wave of jobs reads
+        its jobs this way, and no job outside the wave). Mutually exclusive with O(name) and O(job_id).
+    type: list
+    elements: str
   active_only:
     description: Leave out jobs in a terminal state (FINISHED, CANCELED, FAILED).
     type: bool
@@ -55,6 +61,12 @@ EXAMPLES = r"""
 - name: Show where it restored from
   ansible.builtin.debug:
     msg: "{{ info.jobs[0].checkpoints.restored.external_path | default('not restored') }}"
+
+- name: Read the jobs of a wave, and no other
+  flinkops.cookbook.flink_job_info:
+    endpoint: http://127.0.0.1:8081
+    names: [orders-enrichment, payments-dedup]
+  register: wave
 """
 
 RETURN = r"""
@@ -195,15 +207,18 @@ def run(fm):
     params = fm.params
     check_job_id(params["job_id"])
     found = find_jobs(fm.client, name=params["name"], job_id=params["job_id"], active_only=params["active_only"])
+    if params["names"] is not None:
+        wanted = set(params["names"])
+        found = [j for j in found if j.get("name") in wanted]
     jobs = [describe_job(fm.client, j, params["max_exceptions"]) for j in found]
     return {"changed": False, "jobs": jobs, "records": [from_flink_job(j) for j in jobs]}
 
 
 def main():
     spec = argument_spec(
-        name=dict(type="str"), job_id=dict(type="str"), active_only=dict(type="bool", default=True),
-        max_exceptions=dict(type="int", default=3))
-    FlinkModule(spec, supports_check_mode=True).run(run)
+        name=dict(type="str"), job_id=dict(type="str"), names=dict(type="list", elements="str"),
+        active_only=dict(type="bool", default=True), max_exceptions=dict(type="int", default=3))
+    FlinkModule(spec, supports_check_mode=True, mutually_exclusive=[("name", "names"), ("job_id", "names")]).run(run)
 
 
 if __name__ == "__main__":

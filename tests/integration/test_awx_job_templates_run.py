@@ -224,7 +224,8 @@ def test_the_job_templates_run_from_their_survey_defaults_against_the_real_flink
     scale = job.launch(TEMPLATES["flinkops | scale job"])[0]
     assert scale.rc == 0 and scale.stats["changed"] == {}, "the declared parallelism runs already"
 
-    upgrade = job.launch(TEMPLATES["flinkops | upgrade job"])[0]
+    upgrade, extra = job.launch(TEMPLATES["flinkops | upgrade job"])
+    assert extra == {"flinkops_environment": "local", "flink_concurrency": 8}, extra
     assert upgrade.rc == 0 and upgrade.stats["changed"] == {}, "the declared version runs already"
     assert [j["jid"] for j in api.active_jobs(JOB)] == [first["jid"]]
 

@@ -228,12 +228,37 @@ def test_remove_a_taskmanager_after_a_savepoint(cluster):
 
 
 def test_upgrade_flink_keeps_the_jobs_state_and_a_second_run_changes_nothing(cluster):
+    """Two jobs: --check --diff first changes nothing; then both are stopped with savepoints at once
+    (async), the cluster switched, both started at once from their own savepoints and watched together."""
     api = api_of(cluster)
     old_job = api.active_jobs(JOB)[0]["jid"]
+    second_job = JOB + "-b"
+    res = run_tasks([{"name": "r", "register": "r", "flinkops.cookbook.flink_job": {
+        "name": second_job, "jar": str(cluster.workdir / "jars" / "stateful-v1.jar"), "version": "1.0.0",
+        "args": ["--name", second_job], "parallelism": 1}}], api.url)
+    assert res.rc == 0, res.stdout[-3000:]
+    old_second = res.task("r")["job"]["id"]
+    wait_for(lambda: completed_checkpoints(api, old_second) >= 1, 120, "a checkpoint of the second job")
     cluster.version = NEW
     cluster.write_inventory({"flink_taskmanager_slots": 3, "flink_upgrade_validation_seconds": 5})
+
+    dry = run_playbook("upgrade_flink.yml", cluster.inventory, args=("--check", "--diff"))
+    assert dry.rc == 0, dry.stdout[-5000:]
+    plan = dry.task("Check mode | what the upgrade would do")["msg"]
+    assert f"Flink {OLD} -> {NEW} would stop 2 job(s)" in plan and "Nothing was changed" in plan, plan
+    assert api.get("/overview")["flink-version"] == OLD
+    assert sorted(j["jid"] for j in api.active_jobs()) == sorted([old_job, old_second]), "--check touched no job"
+    assert all(current_release(cluster, h) == f"flink-{OLD}" for h in cluster.jobmanagers + cluster.taskmanagers)
+
     res = run_playbook("upgrade_flink.yml", cluster.inventory)
     assert res.rc == 0, res.stdout[-5000:]
+    stops = res.task("Upgrade | stop-with-savepoint, every job at once")
+    assert len(stops["results"]) == 2 and all(r["ansible_job_id"] and r["started"] for r in stops["results"]), \
+        "both stops were sent before either was waited for"
+    starts = res.task("Resume | start each job from its savepoint, all at once")
+    assert len(starts["results"]) == 2 and all(r["ansible_job_id"] for r in starts["results"])
+    watched = [t["_task"] for t in res.tasks if t["_task"].startswith("Validation | read every job")]
+    assert watched and watched[0].split(": ")[-1] in (f"{JOB}, {second_job}", f"{second_job}, {JOB}"), watched
 
     api = api_of(cluster)
     assert api.get("/overview")["flink-version"] == NEW
@@ -249,10 +274,19 @@ def test_upgrade_flink_keeps_the_jobs_state_and_a_second_run_changes_nothing(clu
     assert len(jobs) == 1 and jobs[0]["jid"] != old_job and jobs[0]["state"] == "RUNNING"
     assert api.restored_path(jobs[0]["jid"]) == savepoint, "the new job started from the stop-with-savepoint"
     assert completed_checkpoints(api, jobs[0]["jid"]) >= 1
+    (second,) = api.active_jobs(second_job)
+    (second_savepoint,) = [j["savepoint"] for j in manifest["jobs"] if j["name"] == second_job]
+    assert second["jid"] != old_second and api.restored_path(second["jid"]) == second_savepoint != savepoint
+    verdicts = [t for t in res.tasks if t["_task"].startswith("Validation | what the watch saw last, job ")]
+    assert sorted(v["ansible_facts"]["validate_result"]["verdict"] for v in verdicts) == ["passed", "passed"], verdicts
 
     again = run_playbook("upgrade_flink.yml", cluster.inventory)
     assert again.rc == 0 and again.changed_count() == 0, again
     assert [j["jid"] for j in api.active_jobs(JOB)] == [jobs[0]["jid"]]
+    # the later tests of this file work on one job
+    res = run_tasks([{"name": "r", "flinkops.cookbook.flink_job": {"name": second_job, "state": "cancelled",
+                                                                  "allow_state_loss": True}}], api.url)
+    assert res.rc == 0, res.stdout[-3000:]
 
 
 def test_failed_upgrade_rolls_back_to_the_old_release_with_the_jobs_running(cluster):

@@ -173,6 +173,22 @@ def test_two_upgrades_at_once_from_two_controllers_make_one_job(local_env):
     assert api.job(v1)["state"] == "FINISHED"
 
 
+def test_two_last_state_upgrades_at_once_from_two_controllers_make_one_job_from_one_checkpoint(local_env):
+    """upgrade_mode: last-state from two controllers at once: whichever run comes second finds the job
+    RUNNING at the new version, or cancelled with its retained checkpoint, and joins the first one's job."""
+    api, env, base, v1 = local_env["api"], local_env["env"], local_env["dir"], local_env["v1_job"]
+    jobs = [dict(job_decl(base, "stateful-v2.jar", "2.0.0")[0], flink={"upgrade_mode": "last-state"})]
+    extra = [{"flinkops_manifest_dir": str(base / name), "flink_jobs": jobs} for name in ("controller-a", "controller-b")]
+    rcs, logs = _two_at_once("upgrade_job.yml", env, base, extra)
+    (job,) = api.active_jobs(JOB)
+    assert running_version(api, job["jid"]) == "2.0.0", logs
+    assert f"/{v1}/chk-" in api.restored_path(job["jid"]), "from the checkpoint the cancel retained"
+    assert rcs == [0, 0], logs
+    assert api.job(v1)["state"] == "CANCELED" and savepoints(base) == []
+    assert sum(1 for j in api.get("/jobs/overview")["jobs"] if j["name"] == JOB and j["jid"] != v1) == 1, \
+        "one new job in all, none started from empty state"
+
+
 def test_two_deploys_at_once_make_one_job(local_env):
     api, env, base = local_env["api"], local_env["env"], local_env["dir"]
     api.cancel_all()

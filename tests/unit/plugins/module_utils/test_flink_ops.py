@@ -15,7 +15,7 @@ from ansible_collections.flinkops.cookbook.plugins.module_utils._journal import 
 from ansible_collections.flinkops.cookbook.plugins.module_utils._wait import Clock
 from ansible_collections.flinkops.cookbook.plugins.module_utils.flink_ops import (
     cancel_and_wait, check_savepoint_uri, check_slots, decode_labels, encode_labels, fenced_id, find_active_job,
-    FlinkOpsError, job_parallelism, job_spec, last_state_refusal, last_stop_savepoint, latest_root_exception,
+    FlinkOpsError, job_parallelism, job_spec, last_cancel_checkpoint, last_state_refusal, last_stop_savepoint, latest_root_exception,
     plan_resume, redeploy_from_checkpoint, redeploy_from_savepoint, require_active_job, savepoint_format, SavepointTimeout, spec_digest, SPEC_LABEL,
     state_backend_class, submit_job, take_savepoint, VERSION_LABEL, wait_running, wait_savepoint)
 
@@ -1094,3 +1094,24 @@ def test_a_run_killed_before_the_cancel_took_effect_is_abandoned_and_the_job_unt
     plan = plan_resume(last_state.client(), _ls_pending(), {"jid": OLD, "state": "RUNNING"})
     assert plan["action"] == "none" and "never took effect" in plan["reason"]
     assert last_state.calls_to("PATCH", ".*") == []
+
+
+def test_a_cancelled_job_with_a_retained_checkpoint_is_found_for_a_concurrent_last_state_run(last_state):
+    """Run A cancelled the job and has not submitted yet; run B (another controller, no journal) finds the
+    checkpoint and, starting from it under the same fenced id, makes the same job as A."""
+    last_state.jobs[OLD].update(state="CANCELED")
+    assert last_cancel_checkpoint(last_state.client(), "orders") == (OLD, CHK)
+    a = redeploy_from_checkpoint(last_state.client(), OLD, LS_OLD_SPEC, LS_NEW_SPEC, resume={"savepoint": CHK})
+    b = redeploy_from_checkpoint(last_state.client(), OLD, LS_OLD_SPEC, dict(LS_NEW_SPEC, jar_id="3_other-upload.jar"),
+                                 resume={"savepoint": CHK})
+    # one job id, whatever id each run's jar upload got: Flink refuses the second submission as a duplicate
+    # (test_a_duplicate_refused_by_flink_is_a_concurrent_runs_job), which makes it the other run's job
+    assert a["job_id"] == b["job_id"]
+
+
+def test_a_job_that_finished_or_failed_is_no_cancelled_predecessor(last_state):
+    for state in ("FINISHED", "FAILED", "RUNNING"):
+        last_state.jobs[OLD]["state"] = state
+        assert last_cancel_checkpoint(last_state.client(), "orders") is None, state
+    last_state.jobs[OLD].update(state="CANCELED", latest={"completed": None})
+    assert last_cancel_checkpoint(last_state.client(), "orders") is None, "no retained checkpoint: nothing to start from"
