@@ -841,8 +841,12 @@ def redeploy_from_checkpoint(client, old_job_id, old_spec, new_spec, start_timeo
         checkpoint = {"location": location, "id": resume.get("checkpoint_id"), "job_id": old_job_id, "resumed": True}
     else:
         if journal:
+            # The newest checkpoint before the cancel, recorded in case the old job's history is gone when a
+            # killed run is resumed (a JobManager restarted in between); the one read after the cancel is
+            # at least as new and is the one used whenever Flink still reports it.
+            before = ((client.job_checkpoints(old_job_id) or {}).get("latest") or {}).get("completed") or {}
             journal.record(phase="cancel", mode="last-state", old_job_id=old_job_id, previous_spec=old_spec,
-                           spec=new_spec, cancel_asked=time.time())
+                           spec=new_spec, cancel_asked=time.time(), checkpoint_before_cancel=before.get("external_path"))
         started = time.time()
         if report:
             report("last-state upgrade: cancelling job %s; it restarts from the checkpoint the cancel retains"
@@ -956,7 +960,10 @@ def plan_resume(client, pending, current, report=None):
         try:
             location = retained_checkpoint(client, old_job_id)["location"]
         except (FlinkOpsError, HttpError):
-            location = None
+            location = pending.get("checkpoint_before_cancel")
+            if location and report:
+                report("job %s is no longer known to the JobManager: starting from the checkpoint recorded before "
+                       "its cancel, %s (records after it are processed again)" % (old_job_id, location))
     if not location and trigger_id and old_job_id:
         state, value = _probe_trigger(client, old_job_id, trigger_id)
         if state == "completed":

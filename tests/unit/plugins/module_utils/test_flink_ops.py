@@ -1115,3 +1115,13 @@ def test_a_job_that_finished_or_failed_is_no_cancelled_predecessor(last_state):
         assert last_cancel_checkpoint(last_state.client(), "orders") is None, state
     last_state.jobs[OLD].update(state="CANCELED", latest={"completed": None})
     assert last_cancel_checkpoint(last_state.client(), "orders") is None, "no retained checkpoint: nothing to start from"
+
+
+def test_a_killed_last_state_run_whose_old_job_is_gone_resumes_from_the_checkpoint_recorded_before_the_cancel(
+        last_state, tmp_path):
+    journal = Journal(str(tmp_path / "j.json"))
+    redeploy_from_checkpoint(last_state.client(), OLD, LS_OLD_SPEC, LS_NEW_SPEC, journal=journal)
+    assert journal.data["checkpoint_before_cancel"] == CHK, "recorded with phase cancel"
+    del last_state.jobs[OLD]  # the JobManager restarted without HA: the cancelled job's history is gone
+    plan = plan_resume(last_state.client(), _ls_pending(checkpoint_before_cancel=CHK), None)
+    assert plan["action"] == "resume" and plan["resume"]["savepoint"] == CHK
