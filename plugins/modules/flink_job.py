@@ -185,7 +185,7 @@ options:
         that savepoint rather than from empty state, and say so. This is what happens when another run
         or an operator stopped the job a moment ago; starting it empty would lose its state.
       - With O(upgrade_mode=last-state), a newest ended job that was CANCELED with a retained checkpoint counts
-        the same way: the job starts from that checkpoint.
+        the same way, and the job starts from that checkpoint.
       - Ignored when O(savepoint_path) is given. Set to V(false) to start empty on purpose.
     type: bool
     default: true

@@ -284,8 +284,8 @@ def test_upgrade_flink_keeps_the_jobs_state_and_a_second_run_changes_nothing(clu
     assert again.rc == 0 and again.changed_count() == 0, again
     assert [j["jid"] for j in api.active_jobs(JOB)] == [jobs[0]["jid"]]
     # the later tests of this file work on one job
-    res = run_tasks([{"name": "r", "flinkops.cookbook.flink_job": {"name": second_job, "state": "cancelled",
-                                                                  "allow_state_loss": True}}], api.url)
+    cancel = {"name": second_job, "state": "cancelled", "allow_state_loss": True}
+    res = run_tasks([{"name": "r", "flinkops.cookbook.flink_job": cancel}], api.url)
     assert res.rc == 0, res.stdout[-3000:]
 
 
