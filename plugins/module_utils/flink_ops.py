@@ -318,7 +318,7 @@ def spec_digest(spec):
     return fenced_id(dict((k, v) for k, v in _label_spec(spec or {}).items() if k != "jar_id"))
 
 
-def last_stop_savepoint(client, name):
+def last_stop_savepoint(client, name, settle_timeout=6.0, clock=None):
     """``(job_id, location)`` when the newest ended job named ``name`` was stopped with a
     savepoint (it FINISHED, and the last checkpoint it took is a savepoint), else None.
 
@@ -332,16 +332,26 @@ def last_stop_savepoint(client, name):
     newest = max(ended, key=lambda j: j.get("end-time") or 0)
     if newest.get("state") != "FINISHED":
         return None
-    try:
-        latest = (client.job_checkpoints(newest["jid"]) or {}).get("latest") or {}
-    except HttpError:
+
+    def stop_savepoint():
+        try:
+            latest = (client.job_checkpoints(newest["jid"]) or {}).get("latest") or {}
+        except HttpError:
+            return None
+        # Flink reports the newest savepoint apart from the newest checkpoint: the stop savepoint is the
+        # last one the job took when no checkpoint came after it.
+        completed, savepoint = latest.get("completed") or {}, latest.get("savepoint") or {}
+        if savepoint.get("external_path") and savepoint.get("id", 0) >= completed.get("id", 0):
+            return savepoint["external_path"]
         return None
-    # Flink reports the newest savepoint apart from the newest checkpoint: the stop savepoint is the
-    # last one the job took when no checkpoint came after it.
-    completed, savepoint = latest.get("completed") or {}, latest.get("savepoint") or {}
-    if savepoint.get("external_path") and savepoint.get("id", 0) >= completed.get("id", 0):
-        return newest["jid"], savepoint["external_path"]
-    return None
+
+    # The checkpoint statistics are cached by the REST API (rest.cache.checkpoint-statistics.timeout, 3 s by
+    # default): right after a stop-with-savepoint the job is FINISHED but its statistics may not show the
+    # savepoint yet. Seen in CI: a concurrent upgrade read them too early and started the job from empty
+    # state. So they are read again for a while before the job counts as finished without a savepoint.
+    location = wait_until(stop_savepoint, bool, clock=clock or Clock(settle_timeout, interval=0.5),
+                          timed_out=lambda _value, _seen: None)[0]
+    return (newest["jid"], location) if location else None
 
 
 def last_cancel_checkpoint(client, name):

@@ -189,6 +189,15 @@ options:
       - Ignored when O(savepoint_path) is given. Set to V(false) to start empty on purpose.
     type: bool
     default: true
+  start_if_absent:
+    description:
+      - With O(state=running), start the job when no job of that name runs and no ended one left a stop savepoint
+        (or, with O(upgrade_mode=last-state), a retained checkpoint) to start from.
+      - Set to V(false) where the job is known to run, as C(upgrade_job.yml) does after its preconditions. A job that
+        is gone by the time of the call was then stopped or cancelled by someone else, and starting it from empty
+        state would lose its state; the module fails instead, and starts nothing.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -470,6 +479,12 @@ def _ensure_running(fm, current, journal, pending):
     if p["allow_non_restored_state"]:
         result["state_dropped"] = "possible"
 
+    if current is None and not resume and not p["start_if_absent"]:
+        raise FlinkOpsError(
+            "no job %s runs any more, and no ended job of that name left a stop savepoint%s to start from: another run "
+            "or an operator stopped or cancelled it after this run looked. Nothing was started; find where its state "
+            "is (restore_state.yml) before starting it" % (
+                p["name"], " or a retained checkpoint" if p["upgrade_mode"] == "last-state" else ""))
     if current is None and not resume:
         result["outcome"] = "deployed"
         if fm.check_mode:
@@ -688,6 +703,7 @@ def main():
         wait_for_checkpoint=dict(type="bool", default=True),
         journal=dict(type="path"),
         from_last_savepoint=dict(type="bool", default=True),
+        start_if_absent=dict(type="bool", default=True),
     )
     fm = FlinkModule(spec, supports_check_mode=True, required_if=[("state", "running", ("jar", "spec"), True)],
                      mutually_exclusive=[("jar", "spec")])

@@ -976,9 +976,27 @@ def test_the_newest_job_stopped_with_a_savepoint_gives_that_savepoint(flink):
     ("FINISHED", 5, 7),   # checkpoints after the savepoint: it was a backup, not the stop
     ("FINISHED", None, 7),
 ])
-def test_no_stop_savepoint_means_nothing_to_start_from(flink, state, savepoint_id, checkpoint_id):
+def test_no_stop_savepoint_means_nothing_to_start_from(flink, fake_clocks, state, savepoint_id, checkpoint_id):
     _ended(flink, hex_id(2), state, end=20, savepoint_id=savepoint_id, checkpoint_id=checkpoint_id)
     assert last_stop_savepoint(flink.client(), "orders") is None
+
+
+def test_a_stop_savepoint_the_cached_statistics_show_late_is_still_found(flink, fake_clocks):
+    """Repro (CI, two upgrades from two controllers): the job was FINISHED by the other run's stop, but the
+    REST API's cached checkpoint statistics did not show the savepoint yet, so the job was started empty."""
+    job = _ended(flink, hex_id(2), "FINISHED", end=20, savepoint_id=8, checkpoint_id=7)
+    shown = dict(job["latest"])
+    job["latest"] = {"savepoint": None, "completed": shown["completed"]}  # as cached before the stop
+    reads = []
+
+    def statistics(call, jid):
+        reads.append(jid)
+        latest = shown if len(reads) >= 3 else job["latest"]
+        return {"counts": {"completed": 7}, "history": [], "latest": dict({"restored": None, "failed": None}, **latest)}
+
+    flink.on("GET", "/jobs/([0-9a-f]{32})/checkpoints", statistics)
+    assert last_stop_savepoint(flink.client(), "orders") == (hex_id(2), "s3://sp/savepoint-8")
+    assert len(reads) == 3
 
 
 # ================================================================================================
