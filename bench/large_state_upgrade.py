@@ -194,13 +194,7 @@ def upgrade_last_state_with_rest(api, jar_id, spec):
     while api.job(old)["state"] != "CANCELED":
         time.sleep(0.02)
     checkpoint = restored_checkpoint(api, old)
-    new = uuid.uuid4().hex
-    body = {"jobId": new, "programArgsList": spec["args"], "parallelism": spec["parallelism"],
-            "savepointPath": checkpoint["external_path"], "claimMode": "NO_CLAIM",
-            "flinkConfiguration": {k: str(v) for k, v in spec["flink_configuration"].items()}}
-    res = requests.post(f"{api.url}/jars/{jar_id}/run", json=body, timeout=300)
-    res.raise_for_status()
-    return measure_last_state(api, old, res.json()["jobid"], checkpoint)
+    return measure_last_state(api, old, run_from(api, jar_id, spec, checkpoint["external_path"]), checkpoint)
 
 
 def upgrade_with_rest(api, jar_id, spec, fmt, target):
@@ -215,13 +209,17 @@ def upgrade_with_rest(api, jar_id, spec, fmt, target):
     operation = status.get("operation") or {}
     if "location" not in operation:
         raise RuntimeError(f"savepoint failed: {json.dumps(operation)[:2000]}")
-    new = uuid.uuid4().hex
-    body = {"jobId": new, "programArgsList": spec["args"], "parallelism": spec["parallelism"],
-            "savepointPath": operation["location"], "claimMode": "NO_CLAIM",
+    return measure(api, old, run_from(api, jar_id, spec, operation["location"]), target)
+
+
+def run_from(api, jar_id, spec, path):
+    """``POST /jars/:id/run`` of ``spec`` from the savepoint or checkpoint ``path`` (NO_CLAIM); the new job id."""
+    body = {"jobId": uuid.uuid4().hex, "programArgsList": spec["args"], "parallelism": spec["parallelism"],
+            "savepointPath": path, "claimMode": "NO_CLAIM",
             "flinkConfiguration": {k: str(v) for k, v in spec["flink_configuration"].items()}}
     res = requests.post(f"{api.url}/jars/{jar_id}/run", json=body, timeout=300)
     res.raise_for_status()
-    return measure(api, old, res.json()["jobid"], target)
+    return res.json()["jobid"]
 
 
 def upload(api, path):

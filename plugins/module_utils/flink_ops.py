@@ -318,6 +318,12 @@ def spec_digest(spec):
     return fenced_id(dict((k, v) for k, v in _label_spec(spec or {}).items() if k != "jar_id"))
 
 
+def newest_ended_job(client, name):
+    """The overview of the job named ``name`` that ended last, or None when none has ended."""
+    ended = [j for j in client.jobs_overview() if j.get("name") == name and j.get("state") in TERMINAL_STATES]
+    return max(ended, key=lambda j: j.get("end-time") or 0) if ended else None
+
+
 def last_stop_savepoint(client, name, settle_timeout=6.0, clock=None):
     """``(job_id, location)`` when the newest ended job named ``name`` was stopped with a
     savepoint (it FINISHED, and the last checkpoint it took is a savepoint), else None.
@@ -326,11 +332,8 @@ def last_stop_savepoint(client, name, settle_timeout=6.0, clock=None):
     upgraded, scaled or suspended by someone (a concurrent run, a run that crashed, an
     operator): its state is in that savepoint, and starting it empty would lose it.
     """
-    ended = [j for j in client.jobs_overview() if j.get("name") == name and j.get("state") in TERMINAL_STATES]
-    if not ended:
-        return None
-    newest = max(ended, key=lambda j: j.get("end-time") or 0)
-    if newest.get("state") != "FINISHED":
+    newest = newest_ended_job(client, name)
+    if not newest or newest.get("state") != "FINISHED":
         return None
 
     def stop_savepoint():
@@ -359,11 +362,8 @@ def last_cancel_checkpoint(client, name):
     retained checkpoint, else None: what a last-state upgrade leaves between its cancel and the new
     job's submission, where a concurrent last-state run (another controller) must start from the
     same checkpoint, under the same fenced job id, and never from empty state."""
-    ended = [j for j in client.jobs_overview() if j.get("name") == name and j.get("state") in TERMINAL_STATES]
-    if not ended:
-        return None
-    newest = max(ended, key=lambda j: j.get("end-time") or 0)
-    if newest.get("state") != "CANCELED":
+    newest = newest_ended_job(client, name)
+    if not newest or newest.get("state") != "CANCELED":
         return None
     try:
         checkpoint = retained_checkpoint(client, newest["jid"])
